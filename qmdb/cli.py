@@ -1,0 +1,50 @@
+"""The `qmdb` command line: one module per command in `qmdb/commands/`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+import duckdb
+
+from .commands import COMMANDS
+from .errors import QmdbError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qmdb",
+        description="Embedded analytics database for computer-vision data quality, on DuckDB.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMANDS:
+        module = importlib.import_module(f"qmdb.commands.{module_name}")
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.configure(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args) or 0
+    except (QmdbError, duckdb.Error, OSError) as error:
+        if args.debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"qmdb: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qmdb: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The project schema: tables of DESIGN.md, versioned by component, migrated on open.
+
+Each component (core, metrics, embeddings, evaluation, …) owns an ordered list
+of migrations; `migrate` applies the ones a database has not seen yet, each in
+its own transaction, and records them in `schema_migrations`. A component
+registers with `@migrations("name")` in its own module and is listed in
+`COMPONENTS` so that opening a project brings every table up to date.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import duckdb
+
+COMPONENTS: tuple[str, ...] = (
+    "qmdb.schema",
+)
+
+_REGISTRY: dict[str, list[str]] = {}
+
+
+def migrations(component: str) -> Callable[[list[str]], list[str]]:
+    """Register a component's migrations: a list of SQL scripts, oldest first. Never edit one
+    that has shipped; append a new one."""
+
+    def register(scripts: list[str]) -> list[str]:
+        _REGISTRY[component] = scripts
+        return scripts
+
+    return register
+
+
+CORE = migrations("core")(
+    [
+        """
+        CREATE TABLE IF NOT EXISTS datasets (
+            name VARCHAR PRIMARY KEY,
+            root VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            source VARCHAR,
+            task VARCHAR,
+            imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE SEQUENCE IF NOT EXISTS image_id_seq START 1;
+        CREATE TABLE IF NOT EXISTS images (
+            image_id BIGINT PRIMARY KEY DEFAULT nextval('image_id_seq'),
+            dataset VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            split VARCHAR,
+            width INTEGER,
+            height INTEGER,
+            file_size BIGINT,
+            sha256 VARCHAR,
+            status VARCHAR NOT NULL DEFAULT 'ok',
+            source_id VARCHAR,
+            UNIQUE (dataset, path)
+        );
+        CREATE TABLE IF NOT EXISTS classes (
+            dataset VARCHAR NOT NULL,
+            class_id INTEGER NOT NULL,
+            class VARCHAR NOT NULL,
+            supercategory VARCHAR,
+            PRIMARY KEY (dataset, class)
+        );
+        CREATE SEQUENCE IF NOT EXISTS label_id_seq START 1;
+        CREATE TABLE IF NOT EXISTS labels (
+            label_id BIGINT PRIMARY KEY DEFAULT nextval('label_id_seq'),
+            image_id BIGINT NOT NULL,
+            class VARCHAR NOT NULL,
+            x DOUBLE,
+            y DOUBLE,
+            w DOUBLE,
+            h DOUBLE,
+            polygon DOUBLE[][],
+            area DOUBLE,
+            iscrowd BOOLEAN NOT NULL DEFAULT false,
+            annotator VARCHAR,
+            source_id VARCHAR NOT NULL,
+            UNIQUE (image_id, source_id)
+        );
+        CREATE TABLE IF NOT EXISTS models (
+            model VARCHAR PRIMARY KEY,
+            task VARCHAR NOT NULL,
+            dataset VARCHAR,
+            source VARCHAR,
+            imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE SEQUENCE IF NOT EXISTS prediction_id_seq START 1;
+        CREATE TABLE IF NOT EXISTS predictions (
+            prediction_id BIGINT PRIMARY KEY DEFAULT nextval('prediction_id_seq'),
+            model VARCHAR NOT NULL,
+            image_id BIGINT NOT NULL,
+            class VARCHAR NOT NULL,
+            score DOUBLE NOT NULL,
+            x DOUBLE,
+            y DOUBLE,
+            w DOUBLE,
+            h DOUBLE,
+            polygon DOUBLE[][],
+            probs MAP(VARCHAR, DOUBLE),
+            source_id VARCHAR NOT NULL,
+            UNIQUE (model, image_id, source_id)
+        );
+        CREATE TABLE IF NOT EXISTS label_truth (
+            label_id BIGINT PRIMARY KEY,
+            true_class VARCHAR NOT NULL,
+            noise VARCHAR
+        );
+        CREATE SEQUENCE IF NOT EXISTS tag_id_seq START 1;
+        CREATE TABLE IF NOT EXISTS tags (
+            tag_id BIGINT PRIMARY KEY DEFAULT nextval('tag_id_seq'),
+            item_type VARCHAR NOT NULL CHECK (item_type IN ('image', 'label', 'prediction')),
+            item_id BIGINT NOT NULL,
+            tag VARCHAR NOT NULL,
+            author VARCHAR,
+            note VARCHAR,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE SEQUENCE IF NOT EXISTS error_id_seq START 1;
+        CREATE TABLE IF NOT EXISTS errors (
+            error_id BIGINT PRIMARY KEY DEFAULT nextval('error_id_seq'),
+            dataset VARCHAR,
+            image_id BIGINT,
+            file VARCHAR NOT NULL,
+            stage VARCHAR NOT NULL,
+            message VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE IF NOT EXISTS saved_views (
+            name VARCHAR PRIMARY KEY,
+            description VARCHAR NOT NULL,
+            sql VARCHAR NOT NULL,
+            parameters JSON NOT NULL,
+            builtin BOOLEAN NOT NULL DEFAULT false,
+            needs_qmdb BOOLEAN NOT NULL DEFAULT false,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        """,
+    ]
+)
+
+
+def _load_components() -> None:
+    for module in COMPONENTS:
+        importlib.import_module(module)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Apply every migration this database lacks; returns (component, version) of those applied."""
+    _load_components()
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " component VARCHAR, version INTEGER, applied_at TIMESTAMP DEFAULT current_timestamp,"
+        " PRIMARY KEY (component, version))"
+    )
+    done = set(con.execute("SELECT component, version FROM schema_migrations").fetchall())
+    applied = []
+    for component, scripts in _REGISTRY.items():
+        for version, script in enumerate(scripts, start=1):
+            if (component, version) in done:
+                continue
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(script)
+                con.execute("INSERT INTO schema_migrations (component, version) VALUES (?, ?)", [component, version])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            applied.append((component, version))
+    return applied
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The highest applied migration per component."""
+    rows = con.execute("SELECT component, max(version) FROM schema_migrations GROUP BY 1 ORDER BY 1").fetchall()
+    return dict(rows)
+
+
+def add_columns(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> list[str]:
+    """Add the columns a table lacks (metadata fields, metric columns); returns those added."""
+    have = {name for (name,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
+        [table],
+    ).fetchall()}
+    added = []
+    for name, sql_type in columns.items():
+        if name not in have:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {sql_type}')
+            added.append(name)
+    return added

@@ -1,0 +1,235 @@
+"""Views: the built-in ones of `sql/` and the ones users save, stored in the project file.
+
+A view is a name, a description, a SELECT and named parameters with defaults.
+Without parameters it is installed as a DuckDB VIEW (`SELECT * FROM name`); with
+them, as a table macro (`SELECT * FROM name(min_score := 0.9)`). Either way it
+lives in the database file, so any DuckDB client can run it.
+
+A built-in view is one file, `sql/<name>.sql`, whose header says what it is::
+
+    -- description: Images whose predictions are least confident, most uncertain first.
+    -- param: model_name VARCHAR = NULL -- the model to read; NULL reads every model
+    -- param: limit_rows INTEGER = 100 -- how many images to return
+    -- needs: tables
+    SELECT ...
+
+`needs: qmdb` marks a view that calls qmdb's Python functions and so runs only in
+a connection opened by qmdb; `needs: tables` one that any DuckDB client can run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+import duckdb
+
+from .errors import ViewError
+
+_HEADER = re.compile(r"^--\s*(\w+):\s*(.*)$")
+_PARAM = re.compile(r"^(\w+)\s+([\w\[\]()., ]+?)\s*=\s*(.+?)\s*(?:--\s*(.*))?$")
+NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: str
+    doc: str = ""
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "type": self.type, "default": self.default, "doc": self.doc}
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    description: str
+    sql: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    needs_qmdb: bool = False
+    builtin: bool = False
+
+    @property
+    def create_sql(self) -> str:
+        if not self.params:
+            return f"CREATE OR REPLACE VIEW {self.name} AS\n{self.sql}"
+        signature = ", ".join(f"{p.name} := {p.default}" for p in self.params)
+        return f"CREATE OR REPLACE MACRO {self.name}({signature}) AS TABLE\n{self.sql}"
+
+    def call_sql(self, given: dict | None = None) -> tuple[str, list]:
+        """The query that runs this view with some parameters bound, and the bound values."""
+        given = dict(given or {})
+        unknown = set(given) - {p.name for p in self.params}
+        if unknown:
+            raise ViewError(f"view {self.name}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                            f"it takes {', '.join(p.name for p in self.params) or 'none'}")
+        if not self.params:
+            return f"SELECT * FROM {self.name}", []
+        args = [f"{name} := CAST(? AS {self.param(name).type})" for name in given]
+        return f"SELECT * FROM {self.name}({', '.join(args)})", list(given.values())
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+
+def parse(name: str, text: str, *, builtin: bool = False) -> View:
+    """Read a view file: header comments, then the SELECT."""
+    meta: dict[str, list[str]] = {}
+    body_lines = []
+    in_header = True
+    for line in text.splitlines():
+        match = _HEADER.match(line.strip()) if in_header else None
+        if match:
+            meta.setdefault(match.group(1), []).append(match.group(2).strip())
+        elif in_header and (not line.strip() or line.strip().startswith("--")):
+            continue
+        else:
+            in_header = False
+            body_lines.append(line)
+    if "description" not in meta:
+        raise ViewError(f"view {name}: the header has no '-- description:' line")
+    params = []
+    for spec in meta.get("param", []):
+        match = _PARAM.match(spec)
+        if not match:
+            raise ViewError(f"view {name}: cannot read parameter '{spec}'; write '-- param: name TYPE = default -- doc'")
+        params.append(Param(match.group(1), match.group(2).strip(), match.group(3), match.group(4) or ""))
+    needs = (meta.get("needs") or ["tables"])[0]
+    if needs not in ("tables", "qmdb"):
+        raise ViewError(f"view {name}: 'needs' is '{needs}', expected 'tables' or 'qmdb'")
+    sql = "\n".join(body_lines).strip().rstrip(";")
+    return View(name, " ".join(meta["description"]), sql, tuple(params), needs == "qmdb", builtin)
+
+
+def builtin_views() -> list[View]:
+    """The views shipped in `sql/`, by file name."""
+    folder = resources.files("qmdb.sql")
+    return [
+        parse(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8"), builtin=True)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".sql")
+    ]
+
+
+def _from_row(row: tuple) -> View:
+    name, description, sql, parameters, builtin, needs_qmdb = row
+    params = tuple(Param(**p) for p in json.loads(parameters))
+    return View(name, description, sql, params, needs_qmdb, builtin)
+
+
+def _store(con: duckdb.DuckDBPyConnection, view: View) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO saved_views (name, description, sql, parameters, builtin, needs_qmdb) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [view.name, view.description, view.sql, json.dumps([p.as_dict() for p in view.params]),
+         view.builtin, view.needs_qmdb],
+    )
+
+
+def _installed(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database() "
+        "UNION SELECT function_name FROM duckdb_functions() WHERE function_type = 'table_macro' "
+        "AND database_name = current_database()"
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def install(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Create every built-in and saved view this database lacks or has out of date.
+
+    A view whose tables do not exist yet (metrics not computed, no embeddings)
+    is skipped and reported; it is installed by a later call, which every qmdb
+    command makes after creating tables. Returns {view name: reason skipped}.
+    """
+    stored = {v.name: v for v in list_views(con)}
+    for view in builtin_views():
+        if stored.get(view.name) != view:
+            _store(con, view)
+    wanted = list_views(con)
+    present = _installed(con)
+    pending = [v for v in wanted if v.name not in present or stored.get(v.name) != v]
+    skipped: dict[str, str] = {}
+    while pending:
+        progress = []
+        for view in pending:
+            try:
+                con.execute(view.create_sql)
+                progress.append(view)
+            except duckdb.Error as error:
+                skipped[view.name] = str(error).splitlines()[0]
+        if not progress:
+            break
+        pending = [v for v in pending if v not in progress]
+        for view in progress:
+            skipped.pop(view.name, None)
+    return skipped
+
+
+def list_views(con: duckdb.DuckDBPyConnection) -> list[View]:
+    rows = con.execute(
+        "SELECT name, description, sql, parameters, builtin, needs_qmdb FROM saved_views ORDER BY builtin DESC, name"
+    ).fetchall()
+    return [_from_row(r) for r in rows]
+
+
+def get(con: duckdb.DuckDBPyConnection, name: str) -> View:
+    rows = con.execute(
+        "SELECT name, description, sql, parameters, builtin, needs_qmdb FROM saved_views WHERE name = ?", [name]
+    ).fetchall()
+    if not rows:
+        known = ", ".join(v.name for v in list_views(con))
+        raise ViewError(f"no view named '{name}'; known views: {known or 'none'}")
+    return _from_row(rows[0])
+
+
+def save(con: duckdb.DuckDBPyConnection, name: str, sql: str, description: str,
+         params: dict[str, tuple[str, str]] | None = None, *, replace: bool = False) -> View:
+    """Save a user view; checked now (syntax, tables, columns, parameters), not at its first run.
+
+    `params` maps each parameter name to (SQL type, default as SQL literal).
+    """
+    if not NAME.match(name):
+        raise ViewError(f"view name '{name}' must be lower-case letters, digits and underscores")
+    if not description.strip():
+        raise ViewError(f"view {name}: a description is required")
+    view = View(name, description.strip(), sql.strip().rstrip(";"),
+                tuple(Param(p, t, d) for p, (t, d) in (params or {}).items()))
+    existing = {v.name: v for v in list_views(con)}
+    if name in existing and existing[name].builtin:
+        raise ViewError(f"'{name}' is a built-in view; choose another name")
+    if name in existing and not replace:
+        raise ViewError(f"a view named '{name}' exists; pass replace=True (--replace) to overwrite it")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(view.create_sql)
+        con.execute(f"SELECT * FROM ({view.call_sql()[0]}) LIMIT 0")
+        _store(con, view)
+        con.execute("COMMIT")
+    except duckdb.Error as error:
+        con.execute("ROLLBACK")
+        raise ViewError(f"view {name}: {str(error).splitlines()[0]}") from None
+    return view
+
+
+def delete(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    view = get(con, name)
+    if view.builtin:
+        raise ViewError(f"'{name}' is a built-in view and cannot be deleted")
+    kind = "MACRO TABLE" if view.params else "VIEW"
+    con.execute(f"DROP {kind} IF EXISTS {name}")
+    con.execute("DELETE FROM saved_views WHERE name = ?", [name])
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> duckdb.DuckDBPyRelation:
+    """Run a view with parameters; returns a relation (`.arrow()`, `.df()`, `.fetchall()`)."""
+    view = get(con, name)
+    query, values = view.call_sql(params)
+    try:
+        return con.sql(query, params=values)
+    except duckdb.Error as error:
+        raise ViewError(f"view {name}: {str(error).splitlines()[0]}") from None

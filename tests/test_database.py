@@ -1,0 +1,38 @@
+import duckdb
+
+import qmdb
+from qmdb.schema import add_columns, migrate, schema_version
+
+TABLES = {"datasets", "images", "labels", "predictions", "classes", "models", "tags", "errors",
+          "saved_views", "label_truth"}
+
+
+def test_connect_creates_schema(con):
+    names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert TABLES <= names
+    assert schema_version(con)["core"] >= 1
+
+
+def test_migrate_is_idempotent(db_path):
+    con = qmdb.connect(db_path)
+    assert migrate(con) == []
+    con.close()
+
+
+def test_file_opens_in_plain_duckdb(db_path):
+    qmdb.connect(db_path).close()
+    plain = duckdb.connect(str(db_path))
+    assert plain.sql("SELECT count(*) FROM images").fetchall() == [(0,)]
+    assert plain.sql("SELECT * FROM dataset_summary").fetchall() == []
+
+
+def test_register_adds_functions_to_a_users_connection():
+    user = duckdb.connect()
+    assert qmdb.register(user) is user
+
+
+def test_add_columns_adds_only_missing(con):
+    assert add_columns(con, "images", {"camera": "VARCHAR"}) == ["camera"]
+    assert add_columns(con, "images", {"camera": "VARCHAR"}) == []
+    con.execute("INSERT INTO images (dataset, path, camera) VALUES ('d', 'a.png', 'B')")
+    assert con.sql("SELECT camera FROM images").fetchall() == [("B",)]
