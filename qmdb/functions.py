@@ -14,6 +14,9 @@ from collections.abc import Callable
 import duckdb
 
 PROVIDERS: list[str] = [
+    "qmdb.udfs.functions",
+    "qmdb.selection.functions",
+    "qmdb.embeddings.functions",
 ]
 
 
@@ -35,9 +38,17 @@ def defined(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def define(con: duckdb.DuckDBPyConnection, name: str, function: Callable, parameters: list, return_type, **options) -> None:
-    """`con.create_function`, replacing an earlier definition of the same name on this connection."""
+    """`con.create_function`, replacing an earlier definition of the same name on this connection.
+
+    Two connections to one file in one process share DuckDB's catalog: the
+    function the first one registered serves the second, so it is kept.
+    """
     try:
         con.remove_function(name)
     except (duckdb.InvalidInputException, duckdb.CatalogException):
         pass
-    con.create_function(name, function, parameters, return_type, **options)
+    try:
+        con.create_function(name, function, parameters, return_type, **options)
+    except duckdb.CatalogException as error:
+        if "already exists" not in str(error):
+            raise

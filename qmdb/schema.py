@@ -16,6 +16,10 @@ import duckdb
 
 COMPONENTS: tuple[str, ...] = (
     "qmdb.schema",
+    "qmdb.udfs.tables",
+    "qmdb.snapshots",
+    "qmdb.embeddings.schema",
+    "qmdb.evaluation.schema",
 )
 
 _REGISTRY: dict[str, list[str]] = {}

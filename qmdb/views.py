@@ -187,9 +187,62 @@ def get(con: duckdb.DuckDBPyConnection, name: str) -> View:
     return _from_row(rows[0])
 
 
+_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9, ]*\))?(\[[0-9]*\])*$")
+
+
+def _one_query(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    """The body must be exactly one SELECT / WITH / VALUES query, by sqlglot's and DuckDB's parsers both."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
+        parsed = con.extract_statements(sql)
+    except (sqlglot.errors.ParseError, duckdb.Error) as error:
+        raise ViewError(f"view {name}: syntax error: {str(error).strip().splitlines()[0]}") from None
+    if len(trees) != 1 or len(parsed) != 1:
+        raise ViewError(f"view {name}: the SQL must be one query; it holds {max(len(trees), len(parsed))} statements")
+    if not isinstance(trees[0], (exp.Query, exp.Values)) or parsed[0].type != duckdb.StatementType.SELECT:
+        raise ViewError(f"view {name}: the SQL must be a SELECT, WITH or VALUES query, not {parsed[0].type.name}")
+
+
+def _check_params(con: duckdb.DuckDBPyConnection, view: View) -> None:
+    """Names, types and defaults are checked (a default is one value of its type), and each is used."""
+    import sqlglot
+    from sqlglot import exp
+
+    used = {c.name for c in sqlglot.parse_one(view.sql, read="duckdb").find_all(exp.Column) if not c.table}
+    for p in view.params:
+        if not NAME.match(p.name):
+            raise ViewError(f"view {view.name}: parameter name '{p.name}' must be lower-case letters, digits, underscores")
+        if not _TYPE.match(p.type.strip()):
+            raise ViewError(f"view {view.name}: parameter {p.name}: '{p.type}' is not a SQL type")
+        try:
+            statements = con.extract_statements(f"SELECT CAST({p.default} AS {p.type})")
+            if len(statements) != 1:
+                raise ViewError(f"view {view.name}: parameter {p.name}: the default must be one value")
+            con.execute(statements[0]).fetchall()
+        except duckdb.Error as error:
+            raise ViewError(f"view {view.name}: parameter {p.name}: default {p.default} is not a {p.type}: "
+                            f"{str(error).strip().splitlines()[0]}") from None
+        if p.name not in used:
+            raise ViewError(f"view {view.name}: parameter {p.name} is declared but the SQL never uses it")
+    if len({p.name for p in view.params}) != len(view.params):
+        raise ViewError(f"view {view.name}: a parameter is declared twice")
+
+
+def _explain(view: View, error: duckdb.Error) -> str:
+    message = str(error).strip().splitlines()[0]
+    column = re.search(r'Referenced column "?(\w+)"? not found', message)
+    if column and column.group(1) not in {p.name for p in view.params}:
+        message += (f" (a column of no table in the query; if it is a parameter, declare it: "
+                    f"-p '{column.group(1)} TYPE = DEFAULT')")
+    return f"view {view.name}: {message}"
+
+
 def save(con: duckdb.DuckDBPyConnection, name: str, sql: str, description: str,
          params: dict[str, tuple[str, str]] | None = None, *, replace: bool = False) -> View:
-    """Save a user view; checked now (syntax, tables, columns, parameters), not at its first run.
+    """Save a user view; checked now (syntax, one query, tables, columns, parameters), not at its first run.
 
     `params` maps each parameter name to (SQL type, default as SQL literal).
     """
@@ -197,8 +250,12 @@ def save(con: duckdb.DuckDBPyConnection, name: str, sql: str, description: str,
         raise ViewError(f"view name '{name}' must be lower-case letters, digits and underscores")
     if not description.strip():
         raise ViewError(f"view {name}: a description is required")
-    view = View(name, description.strip(), sql.strip().rstrip(";"),
-                tuple(Param(p, t, d) for p, (t, d) in (params or {}).items()))
+    view = View(name, description.strip(), sql.strip().rstrip(";").strip(),
+                tuple(Param(p, t.strip(), d.strip()) for p, (t, d) in (params or {}).items()))
+    _one_query(con, name, view.sql)
+    _check_params(con, view)
+    if len(con.extract_statements(view.create_sql)) != 1:
+        raise ViewError(f"view {name}: the SQL must be one query")
     existing = {v.name: v for v in list_views(con)}
     if name in existing and existing[name].builtin:
         raise ViewError(f"'{name}' is a built-in view; choose another name")
@@ -212,7 +269,7 @@ def save(con: duckdb.DuckDBPyConnection, name: str, sql: str, description: str,
         con.execute("COMMIT")
     except duckdb.Error as error:
         con.execute("ROLLBACK")
-        raise ViewError(f"view {name}: {str(error).splitlines()[0]}") from None
+        raise ViewError(_explain(view, error)) from None
     return view
 
 

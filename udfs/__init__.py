@@ -1,0 +1,10 @@
+"""The metric library: image and label quality metrics, as SQL functions and materialized tables.
+
+`image_metric` and `label_metric` register a metric (the built-ins use them
+too); `compute_metrics` fills `image_metrics` and `label_metrics`.
+"""
+
+from .registry import image_metric, label_metric, load_plugin, metrics
+from .runner import MetricsReport, compute_metrics
+
+__all__ = ["image_metric", "label_metric", "load_plugin", "metrics", "compute_metrics", "MetricsReport"]

@@ -5,4 +5,13 @@ COMMANDS: tuple[str, ...] = (
     "sql",
     "tables",
     "views",
+    "import_",
+    "export",
+    "metrics",
+    "serve",
+    "snapshot",
+    "tag",
+    "embed",
+    "evaluate",
+    "demo",
 )

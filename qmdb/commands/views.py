@@ -84,5 +84,8 @@ ACTIONS = {"list": _list, "show": _show, "run": _run, "save": _save, "delete": _
 
 def run(args: argparse.Namespace) -> int:
     con = connect(args.database)
-    ACTIONS[args.action](con, args)
+    try:
+        ACTIONS[args.action](con, args)
+    finally:
+        con.close()
     return 0

@@ -1,0 +1,111 @@
+"""COCO evaluation speed: pycocotools vs faster-coco-eval vs qmdb, same boxes, one process.
+
+    python bench/eval.py                 # 5,000 images x 50 ground-truth boxes (seeded)
+    python bench/eval.py --images 500    # a quicker run
+
+The same seeded ground truth and detections (qmdb.evaluation.synthetic: COCO-like
+sizes, crowd regions, empty and prediction-only images, 20 classes) go through
+
+- pycocotools COCOeval: evaluate() + accumulate() (the baseline),
+- faster-coco-eval COCOeval_faster: evaluate() + accumulate(),
+- qmdb core: match() + accumulate() on the arrays,
+- qmdb end to end: qmdb.evaluate() on a DuckDB project (read the tables, match,
+  accumulate, write `matches` and `eval_ap` in one transaction),
+
+and the table reports each one's seconds, its speed-up over pycocotools and the
+largest difference of its 12 summary numbers from pycocotools'. Needs the
+`bench` extra: pip install -c constraints.txt -e ".[bench]".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import qmdb
+from qmdb.evaluation import accumulate, match
+from qmdb.evaluation.reference import coco_dicts, cocoeval
+from qmdb.evaluation.synthetic import detection_case
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "evaluation"))
+
+
+def timed_cocoeval(dataset, results, backend):
+    """evaluate + accumulate only (loading the COCO objects is not timed), then the summary."""
+    from qmdb.evaluation import reference
+
+    coco_module, eval_module, _ = reference._BACKENDS[backend]
+    coco_mod = __import__(coco_module, fromlist=["COCO"])
+    eval_mod = __import__(eval_module, fromlist=["COCOeval"])
+    cls = getattr(eval_mod, "COCOeval_faster", None) or eval_mod.COCOeval
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = coco_mod.COCO()
+        gt.dataset = dataset
+        gt.createIndex()
+        dt = gt.loadRes(results)
+        evaluator = cls(gt, dt, "bbox")
+        start = time.perf_counter()
+        evaluator.evaluate()
+        evaluator.accumulate()
+        seconds = time.perf_counter() - start
+        evaluator.summarize()
+    return seconds, np.array(evaluator.stats[:12])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--boxes", type=int, default=50)
+    parser.add_argument("--classes", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-pycocotools", action="store_true", help="skip the slow baseline")
+    args = parser.parse_args()
+
+    gt, dt, images = detection_case(args.seed, args.images, args.boxes, args.classes)
+    print(f"{len(images)} images, {len(gt)} ground-truth boxes ({int(gt.crowd.sum())} crowd), "
+          f"{len(dt)} detections, {args.classes} classes", flush=True)
+    dataset, results = coco_dicts(gt, dt, images, args.classes)
+    rows = []
+
+    if not args.skip_pycocotools:
+        seconds, base = timed_cocoeval(dataset, results, "pycocotools")
+        rows.append(("pycocotools COCOeval", seconds, base))
+        print(f"pycocotools: {seconds:.2f} s", flush=True)
+    try:
+        seconds, stats = timed_cocoeval(dataset, results, "faster_coco_eval")
+        rows.append(("faster-coco-eval", seconds, stats))
+    except ImportError:
+        print("faster-coco-eval is not installed (pip install faster-coco-eval); skipped")
+
+    start = time.perf_counter()
+    acc = accumulate(gt, dt, match(gt, dt), args.classes)
+    rows.append(("qmdb core (match + accumulate)", time.perf_counter() - start, np.array(list(acc.stats().values()))))
+
+    from conftest import load_case
+
+    con = qmdb.connect()
+    load_case(con, gt, dt, images, args.classes)
+    start = time.perf_counter()
+    report = qmdb.evaluate(con, "det-model", progress=False)
+    rows.append(("qmdb.evaluate (DuckDB in/out)", time.perf_counter() - start, np.array(list(report.stats.values()))))
+
+    base_seconds, base_stats = (rows[0][1], rows[0][2]) if not args.skip_pycocotools else (None, None)
+    print()
+    print(f"| {'implementation':<32} | {'seconds':>8} | {'vs pycocotools':>14} | {'max |Δ| of 12 stats':>20} |")
+    print(f"|{'-' * 34}|{'-' * 10}|{'-' * 16}|{'-' * 22}|")
+    for name, seconds, stats in rows:
+        ratio = f"{base_seconds / seconds:.1f}x" if base_seconds else "-"
+        diff = f"{np.abs(stats - base_stats).max():.1e}" if base_stats is not None else "-"
+        print(f"| {name:<32} | {seconds:>8.2f} | {ratio:>14} | {diff:>20} |")
+    print()
+    print("AP, AP50, AP75 =", ", ".join(f"{v:.4f}" for v in rows[-1][2][:3]))
+
+
+if __name__ == "__main__":
+    main()

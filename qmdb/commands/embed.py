@@ -1,0 +1,36 @@
+"""qmdb embed: compute image (and box) embeddings, update the vector index and the neighbour graph."""
+
+import argparse
+
+from ..database import connect
+
+NAME = "embed"
+HELP = "embed images (and with --labels their label and prediction boxes); update the usearch index"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("--model", default="builtin",
+                        help="'builtin' (offline descriptor builtin-hog-v1, the default) or an open_clip "
+                             "architecture name or model-config .json")
+    parser.add_argument("--weights", help="open_clip: local weights file (state dict or checkpoint)")
+    parser.add_argument("--name", help="open_clip: model name to store (default open_clip:ARCH:WEIGHTS-STEM)")
+    parser.add_argument("--labels", action="store_true", help="also embed label and prediction boxes (crops)")
+    parser.add_argument("--dataset", help="only this dataset's images")
+    parser.add_argument("--device", choices=("cpu", "cuda"), help="open_clip: where to run (default: cuda if any)")
+    parser.add_argument("--neighbors", type=int, metavar="K", help="materialize the K nearest neighbours of each item")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..embeddings import embed
+
+    con = connect(args.database)
+    try:
+        report = embed(con, args.model, weights=args.weights, name=args.name, labels=args.labels,
+                       dataset=args.dataset, device=args.device, neighbors=args.neighbors,
+                       progress=not args.no_progress)
+    finally:
+        con.close()
+    print(report)
+    return 0

@@ -1,0 +1,36 @@
+"""qmdb evaluate: match a model's predictions to the labels; slice and compare the result."""
+
+import argparse
+
+from ..database import connect
+from ..evaluation import evaluate, slice
+from ..output import FORMATS, write
+
+NAME = "evaluate"
+HELP = "match a model's predictions to the labels (COCO's rules) and print its summary; --where gives a slice"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("--model", "-m", action="append", required=True,
+                        help="the model (repeat to compare models on a slice)")
+    parser.add_argument("--dataset", "-d", help="the dataset (default: the model's)")
+    parser.add_argument("--where", help="a slice: SQL condition over metrics and metadata, e.g. \"brightness < 0.2\"")
+    parser.add_argument("--iou-threshold", type=float, default=0.5, help="slice: IoU threshold (default 0.5)")
+    parser.add_argument("--min-score", type=float, default=0.0, help="slice: lowest counted score (default 0)")
+    parser.add_argument("--reuse", action="store_true", help="slice: use the stored matches, do not re-match")
+    parser.add_argument("--format", "-f", choices=FORMATS, default="table")
+    parser.add_argument("--output", "-o", help="slice: file to write (default: stdout)")
+
+
+def run(args: argparse.Namespace) -> int:
+    con = connect(args.database)
+    for model in args.model:
+        if args.where is None or not args.reuse:
+            report = evaluate(con, model, dataset=args.dataset)
+            if args.where is None:
+                print(report)
+    if args.where is not None:
+        write(slice(con, args.where, model_name=args.model, iou_threshold=args.iou_threshold,
+                    min_score=args.min_score), args.format, args.output)
+    return 0

@@ -1,0 +1,42 @@
+"""qmdb export: the images/labels a query or view selects, as COCO JSON or a YOLO folder."""
+
+import argparse
+
+from ..database import connect
+from ..errors import QmdbError
+from ..export import export_coco, export_yolo
+from ..export.yolo import IMAGE_MODES
+
+NAME = "export"
+HELP = "export the images/labels a query or view selects as COCO JSON or a YOLO folder"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="path of the .duckdb file")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--query", "-q", help="SQL whose rows carry label_id or image_id")
+    which.add_argument("--view", help="a view whose rows carry label_id or image_id")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a view parameter")
+    parser.add_argument("--format", "-f", choices=("coco", "yolo"), required=True)
+    parser.add_argument("--output", "-o", required=True, help="coco: the JSON file; yolo: the folder")
+    parser.add_argument("--images", choices=IMAGE_MODES, default="symlink", help="yolo: link, copy or skip image files")
+
+
+def run(args: argparse.Namespace) -> int:
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise QmdbError(f"parameter '{item}' must be NAME=VALUE")
+        params[key.strip()] = value
+    options = {"query": args.query, "view": args.view, "params": params or None}
+    con = connect(args.database)
+    try:
+        if args.format == "coco":
+            report = export_coco(con, args.output, **options)
+        else:
+            report = export_yolo(con, args.output, images=args.images, **options)
+    finally:
+        con.close()
+    print(report)
+    return 0

@@ -1,0 +1,64 @@
+"""qmdb import: datasets, predictions and metadata into a project."""
+
+import argparse
+
+from ..database import connect
+from ..errors import QmdbError
+from ..importers import DATASET_FORMATS, PREDICTION_FORMATS, import_dataset, import_metadata, import_predictions
+
+NAME = "import"
+HELP = "import a dataset (coco, yolo, voc, folders, table), a model's predictions, or per-image metadata"
+USAGE = """
+  qmdb import DB FORMAT SOURCE [--name N] [--root DIR] [--split S]     FORMAT: coco yolo voc folders table
+  qmdb import DB predictions FORMAT SOURCE --model M --dataset D       FORMAT: coco yolo probs
+  qmdb import DB metadata SOURCE --dataset D [--key path|image_id|source_id]"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.usage = USAGE
+    parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("kind", help=f"{', '.join(DATASET_FORMATS)}, predictions or metadata")
+    parser.add_argument("arguments", nargs="+", help="SOURCE, or FORMAT SOURCE for predictions")
+    parser.add_argument("--name", help="dataset name (default: from the source)")
+    parser.add_argument("--root", help="folder image paths are relative to")
+    parser.add_argument("--split", help="split of every image, where the source does not say")
+    parser.add_argument("--model", help="predictions: the model's name")
+    parser.add_argument("--dataset", help="predictions, metadata: the dataset")
+    parser.add_argument("--key", default="path", help="metadata: the image key column (path, image_id, source_id)")
+
+
+def _one(args: argparse.Namespace, count: int, what: str) -> list[str]:
+    if len(args.arguments) != count:
+        raise QmdbError(f"qmdb import {args.kind} takes {what}; usage:{USAGE}")
+    return args.arguments
+
+
+def run(args: argparse.Namespace) -> int:
+    con = connect(args.database)
+    try:
+        return _run(con, args)
+    finally:
+        con.close()
+
+
+def _run(con, args: argparse.Namespace) -> int:
+    if args.kind == "predictions":
+        fmt, source = _one(args, 2, "FORMAT SOURCE")
+        if fmt not in PREDICTION_FORMATS or not args.model or not args.dataset:
+            raise QmdbError(f"qmdb import predictions needs a FORMAT ({', '.join(PREDICTION_FORMATS)}), --model and --dataset")
+        report = import_predictions(con, fmt, source, model=args.model, dataset=args.dataset, root=args.root)
+    elif args.kind == "metadata":
+        (source,) = _one(args, 1, "one SOURCE")
+        if not args.dataset:
+            raise QmdbError("qmdb import metadata needs --dataset")
+        report = import_metadata(con, source, dataset=args.dataset, key=args.key)
+    elif args.kind in DATASET_FORMATS:
+        (source,) = _one(args, 1, "one SOURCE")
+        report = import_dataset(con, args.kind, source, name=args.name, root=args.root, split=args.split)
+    else:
+        raise QmdbError(f"unknown import '{args.kind}'; choose {', '.join(DATASET_FORMATS)}, predictions or metadata")
+    from .. import views
+
+    views.install(con)
+    print(report)
+    return 0

@@ -1,0 +1,31 @@
+"""qmdb metrics: compute image and label metrics into image_metrics / label_metrics."""
+
+import argparse
+
+from ..database import connect
+from ..udfs import compute_metrics
+
+NAME = "metrics"
+HELP = "compute image and label quality metrics (incremental, resumable)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("--workers", "-w", type=int, default=None,
+                        help="worker processes (default: every core; 0 = in this process)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                        help="a Python file defining custom metrics with @qmdb.image_metric / @qmdb.label_metric")
+    parser.add_argument("--only", help="comma-separated metric names to compute (default: all)")
+    parser.add_argument("--chunk-size", type=int, default=64, help="images per chunk (one transaction each)")
+    parser.add_argument("--force", action="store_true", help="recompute every value, not only missing or outdated ones")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    con = connect(args.database)
+    only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+    report = compute_metrics(con, only=only, workers=args.workers, plugins=args.plugin,
+                             chunk_size=args.chunk_size, force=args.force, progress=not args.quiet)
+    print(report)
+    con.close()
+    return 0

@@ -1,0 +1,54 @@
+"""qmdb serve: the HTTP query server (read-only unless told otherwise)."""
+
+import argparse
+import os
+
+from ..errors import MissingExtra, QmdbError
+
+NAME = "serve"
+HELP = "serve a project over HTTP: tables, views, SQL, snapshots and images (needs the 'server' extra)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (read-only mode only)")
+    parser.add_argument("--allow-writes", action="store_true", help="add the write endpoints (needs --token)")
+    parser.add_argument("--token", help="bearer token the write endpoints require")
+    parser.add_argument("--auth-token", help="bearer token every request requires")
+    parser.add_argument("--max-rows", type=int, default=1_000_000, help="most rows in one response")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a query is interrupted")
+    parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit of the server")
+    parser.add_argument("--cache-entries", type=int, default=1024,
+                        help="JSON pages cached for repeated deterministic queries, read-only mode (0: off)")
+    parser.add_argument("--log-level", default="warning")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from ..server import Settings, create_app
+    except ImportError as error:
+        raise MissingExtra("qmdb serve", "server") from error
+    if args.allow_writes and args.workers > 1:
+        raise QmdbError("--allow-writes needs --workers 1: only one process may hold the file for writing")
+    if not os.path.exists(args.database):
+        raise QmdbError(f"{args.database}: no such database file (create it with 'qmdb init' or 'qmdb demo')")
+    try:
+        settings = Settings(database=args.database, max_rows=args.max_rows, timeout=args.timeout,
+                            memory_limit=args.memory_limit, auth_token=args.auth_token,
+                            allow_writes=args.allow_writes, write_token=args.token,
+                            cache_entries=args.cache_entries)
+    except ValueError as error:
+        raise QmdbError(str(error)) from None
+    mode = "read-write" if args.allow_writes else "read-only"
+    print(f"qmdb: serving {args.database} ({mode}) on http://{args.host}:{args.port}  (docs: /docs)")
+    if args.workers > 1:
+        settings.to_environment()
+        uvicorn.run("qmdb.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level=args.log_level)
+    else:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0

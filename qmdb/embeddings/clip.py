@@ -1,0 +1,131 @@
+"""open_clip embedders: any architecture, weights from a local file, image and text towers.
+
+Nothing is downloaded: `pretrained` is always a local file (or none, for random
+weights in tests and benchmarks). An architecture is an open_clip model name
+(`ViT-B-32`, `RN50`, …) or the path of a model-config JSON file (open_clip's
+format), which is registered under the file's stem.
+
+Preprocessing is qmdb's own, done in numpy/OpenCV on images decoded once by the
+pipeline: resize the shortest side to the model's input size (bicubic), centre
+crop, scale to 0..1, normalize with the model's mean and std — the same steps as
+open_clip's default transform, without PIL or torchvision in the loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError, MissingExtra
+from .base import Embedder
+
+
+def _open_clip():
+    try:
+        from .torchvision_compat import import_torchvision
+
+        import_torchvision()
+        import open_clip
+    except ImportError as error:
+        raise MissingExtra("open_clip embeddings", "clip") from error
+    return open_clip
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_arch(arch: str) -> str:
+    """An open_clip model name; a config JSON path is registered and named by its stem."""
+    open_clip = _open_clip()
+    path = Path(arch)
+    if arch.endswith(".json"):
+        if not path.is_file():
+            raise InputError(arch, None, "model config file not found")
+        open_clip.add_model_config(path)
+        return path.stem
+    if arch not in open_clip.list_models():
+        raise InputError(arch, "--model", "not an open_clip architecture (see open_clip.list_models()) "
+                                          "nor a model-config .json file")
+    return arch
+
+
+def center_crop_resize(image: np.ndarray, size: int) -> np.ndarray:
+    """Shortest side to `size` (bicubic), then the central size×size square.
+
+    >>> center_crop_resize(np.zeros((100, 50, 3), np.uint8), 32).shape
+    (32, 32, 3)
+    """
+    h, w = image.shape[:2]
+    scale = size / min(h, w)
+    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+    top, left = (nh - size) // 2, (nw - size) // 2
+    return resized[top:top + size, left:left + size]
+
+
+class OpenClipEmbedder(Embedder):
+    """An open_clip model on CPU (default) or CUDA, in eval mode, run without gradients."""
+
+    kind = "open_clip"
+
+    def __init__(self, arch: str, weights: str | Path | None = None, *, device: str | None = None,
+                 name: str | None = None, batch_size: int = 32):
+        import torch
+
+        open_clip = _open_clip()
+        self.arch = resolve_arch(arch)
+        if weights is not None and not Path(weights).is_file():
+            raise InputError(weights, "--weights", "weights file not found")
+        self.weights = str(weights) if weights is not None else None
+        self.weights_sha256 = file_sha256(weights) if weights is not None else None
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            self.model = open_clip.create_model(self.arch, pretrained=self.weights, device=self.device)
+        except Exception as error:  # torch.load's and load_state_dict's many failure types
+            raise InputError(weights or self.arch, "--weights", f"cannot load into {self.arch}: "
+                             f"{str(error).splitlines()[0]}") from None
+        self.model.eval()
+        self.tokenizer = open_clip.get_tokenizer(self.arch)
+        cfg = self.model.visual.preprocess_cfg
+        self.size = int(cfg["size"][0] if isinstance(cfg["size"], (tuple, list)) else cfg["size"])
+        self.mean = np.asarray(cfg["mean"], np.float32)
+        self.std = np.asarray(cfg["std"], np.float32)
+        self.dim = int(self.embed_texts(["a"]).shape[1])
+        self.batch_size = batch_size
+        suffix = f":{Path(weights).stem}" if weights is not None else ":random"
+        self.name = name or f"open_clip:{self.arch}{suffix}"
+
+    def preprocess(self, images: list[np.ndarray]) -> np.ndarray:
+        """(n, 3, size, size) float32, normalized as the model expects."""
+        batch = np.stack([center_crop_resize(i, self.size) for i in images]).astype(np.float32) / 255.0
+        return ((batch - self.mean) / self.std).transpose(0, 3, 1, 2)
+
+    def forward(self, pixels: np.ndarray) -> np.ndarray:
+        """Image tower on preprocessed pixels, in batches; unit-length float32 rows."""
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(pixels), self.batch_size):
+                chunk = torch.from_numpy(np.ascontiguousarray(pixels[start:start + self.batch_size])).to(self.device)
+                features = self.model.encode_image(chunk, normalize=True)
+                out.append(features.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
+        return self.forward(self.preprocess(images))
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            tokens = self.tokenizer(list(texts)).to(self.device)
+            return self.model.encode_text(tokens, normalize=True).float().cpu().numpy()

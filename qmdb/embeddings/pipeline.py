@@ -1,0 +1,176 @@
+"""`embed`: the batched, incremental, resumable embedding run.
+
+One pass over the images that still lack something for this model: each image
+is decoded once (OpenCV, in a thread pool that reads the next chunk while the
+current one is embedded), its own vector and those of its boxes (labels and
+predictions with `--labels`) are computed in batches, and each chunk is
+committed in one transaction — so an interrupted run resumes where it stopped
+and no row is written twice. A file that cannot be read becomes an `errors`
+row (stage `embed`) and is not retried by later runs. At the end the usearch
+index files are brought up to date and, if asked, the `neighbors` table.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from .. import views
+from . import index as vector_index
+from .base import Embedder
+from .decode import crop, read_rgb
+from .models import get_embedder, record
+from .neighbors import materialize
+
+# Images that need their own vector, or have boxes that need one, for a model; skipping images
+# and boxes that an earlier run recorded as errors for this model.
+WORK_SQL = """
+WITH boxes AS (
+    SELECT 'label' AS item_type, label_id AS item_id, image_id, x, y, w, h FROM labels
+    WHERE $labels AND w IS NOT NULL AND h IS NOT NULL
+    UNION ALL
+    SELECT 'prediction', prediction_id, image_id, x, y, w, h FROM predictions
+    WHERE $labels AND w IS NOT NULL AND h IS NOT NULL
+),
+todo_boxes AS (
+    SELECT b.* FROM boxes b
+    WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = $model AND e.item_type = b.item_type
+                      AND e.item_id = b.item_id)
+      AND NOT EXISTS (SELECT 1 FROM errors r WHERE r.stage = 'embed' AND r.image_id = b.image_id
+                      AND r.message = $model || ': ' || b.item_type || ' ' || b.item_id || ': box outside the image')
+)
+SELECT i.image_id, d.root, i.path, i.dataset,
+       NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = $model AND e.item_type = 'image'
+                   AND e.item_id = i.image_id) AS need_image,
+       (SELECT list({'item_type': t.item_type, 'item_id': t.item_id, 'x': t.x, 'y': t.y, 'w': t.w, 'h': t.h}
+                    ORDER BY t.item_type, t.item_id) FROM todo_boxes t WHERE t.image_id = i.image_id) AS boxes
+FROM images i JOIN datasets d ON d.name = i.dataset
+WHERE i.status = 'ok' AND ($dataset IS NULL OR i.dataset = $dataset)
+  AND NOT EXISTS (SELECT 1 FROM errors r WHERE r.stage = 'embed' AND r.image_id = i.image_id
+                  AND starts_with(r.message, $model || ': unreadable image'))
+  AND (need_image OR boxes IS NOT NULL)
+ORDER BY i.image_id
+"""
+
+
+@dataclass
+class EmbedReport:
+    """What a run wrote: vectors per item type, error rows, and the index / neighbour updates."""
+
+    model: str
+    written: dict[str, int] = field(default_factory=lambda: {"image": 0, "label": 0, "prediction": 0})
+    errors: int = 0
+    neighbors: int = 0
+    indexes: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        parts = [f"{n} {t} vectors" for t, n in self.written.items() if n or t == "image"]
+        text = f"{self.model}: embedded {', '.join(parts)}; {self.errors} errors"
+        if self.indexes:
+            text += "; index " + ", ".join(f"{t} {n}" for t, n in self.indexes.items())
+        if self.neighbors:
+            text += f"; {self.neighbors} neighbor rows"
+        return text
+
+
+def _decode_chunk(pool: ThreadPoolExecutor, rows: list[dict]) -> list[tuple[np.ndarray | None, str | None]]:
+    return list(pool.map(lambda r: read_rgb(Path(r["root"]) / r["path"]), rows))
+
+
+def _items(rows: list[dict], decoded: list, model: str) -> tuple[list, list, list]:
+    """Split a decoded chunk into (items to embed as (type, id), their pixels, error rows)."""
+    items, pixels, errors = [], [], []
+    for row, (image, why) in zip(rows, decoded):
+        path = str(Path(row["root"]) / row["path"])
+        if image is None:
+            errors.append((row["dataset"], row["image_id"], path, f"{model}: unreadable image: {why}"))
+            continue
+        if row["need_image"]:
+            items.append(("image", row["image_id"]))
+            pixels.append(image)
+        for box in row["boxes"] or []:
+            part = crop(image, box["x"], box["y"], box["w"], box["h"])
+            if part is None:
+                errors.append((row["dataset"], row["image_id"], path,
+                               f"{model}: {box['item_type']} {box['item_id']}: box outside the image"))
+            else:
+                items.append((box["item_type"], box["item_id"]))
+                pixels.append(part)
+    return items, pixels, errors
+
+
+def _write(con: duckdb.DuckDBPyConnection, embedder: Embedder, items: list, vectors: np.ndarray,
+           errors: list) -> None:
+    if len(items) and vectors.shape != (len(items), embedder.dim):
+        raise RuntimeError(f"{embedder.name} returned vectors of shape {vectors.shape}, "
+                           f"expected ({len(items)}, {embedder.dim})")
+    flat = pa.array(np.ascontiguousarray(vectors, np.float32).reshape(-1))
+    offsets = pa.array(np.arange(len(items) + 1, dtype=np.int32) * embedder.dim)
+    batch = pa.table({
+        "item_type": pa.array([t for t, _ in items], pa.string()),
+        "item_id": pa.array([i for _, i in items], pa.int64()),
+        "vector": pa.ListArray.from_arrays(offsets, flat),
+    })
+    failed = pa.table({name: pa.array([e[k] for e in errors], type) for k, (name, type) in enumerate(
+        [("dataset", pa.string()), ("image_id", pa.int64()), ("file", pa.string()), ("message", pa.string())])})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("qmdb_embed_batch", batch)
+        con.register("qmdb_embed_errors", failed)
+        con.execute("INSERT INTO embeddings (item_type, item_id, model, vector) "
+                    "SELECT item_type, item_id, ?, vector FROM qmdb_embed_batch", [embedder.name])
+        con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) "
+                    "SELECT dataset, image_id, file, 'embed', message FROM qmdb_embed_errors")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("qmdb_embed_batch")
+        con.unregister("qmdb_embed_errors")
+
+
+def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, weights: str | None = None,
+          name: str | None = None, labels: bool = False, dataset: str | None = None, device: str | None = None,
+          neighbors: int | None = None, chunk_size: int = 256, workers: int = 4,
+          progress: bool = True) -> EmbedReport:
+    """Embed every image (and with `labels=True` every label and prediction box) lacking a vector for
+    the model; update its usearch indexes; with `neighbors=K` materialize the K-NN graph.
+
+    `model` is `builtin` (the offline descriptor, see `qmdb.embeddings.builtin`), an open_clip
+    architecture (name or config .json) with `weights` a local file, or an `Embedder` instance.
+    """
+    embedder = model if isinstance(model, Embedder) else get_embedder(model, weights, device=device, name=name)
+    record(con, embedder)
+    params = {"model": embedder.name, "labels": labels, "dataset": dataset}
+    work = con.sql(WORK_SQL, params=params).to_arrow_table().to_pylist()
+    report = EmbedReport(embedder.name)
+    chunks = [work[i:i + chunk_size] for i in range(0, len(work), chunk_size)]
+    bar = tqdm(total=len(work), unit="img", desc=f"embed {embedder.name}", disable=not progress)
+    with ThreadPoolExecutor(max_workers=1) as prefetch, ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = prefetch.submit(_decode_chunk, pool, chunks[0]) if chunks else None
+        for number, rows in enumerate(chunks):
+            decoded = pending.result()
+            pending = prefetch.submit(_decode_chunk, pool, chunks[number + 1]) if number + 1 < len(chunks) else None
+            items, pixels, errors = _items(rows, decoded, embedder.name)
+            vectors = embedder.embed_images(pixels) if pixels else np.zeros((0, embedder.dim), np.float32)
+            _write(con, embedder, items, vectors, errors)
+            for item_type, _ in items:
+                report.written[item_type] += 1
+            report.errors += len(errors)
+            bar.update(len(rows))
+    bar.close()
+    types = [t for (t,) in con.execute(
+        "SELECT DISTINCT item_type FROM embeddings WHERE model = ? ORDER BY 1", [embedder.name]).fetchall()]
+    for item_type in types:
+        report.indexes[item_type] = len(vector_index.ensure(con, embedder.name, item_type))
+        if neighbors:
+            report.neighbors += materialize(con, embedder.name, item_type, neighbors)
+    views.install(con)
+    return report

@@ -1,0 +1,17 @@
+"""Per-slice model evaluation: COCO-exact matching into the `matches` table, and the views over it.
+
+`evaluate(con, model)` matches a model's predictions to the labels (COCOeval's
+rules for boxes; top-1 for classifiers) and writes `matches`, `eval_ap` and
+`evaluations`; the `eval_*` views in `sql/` read them. `slice(con, where=...)`
+gives any slice's numbers with confidence intervals.
+"""
+
+from . import schema  # noqa: F401  (registers the tables)
+from .accumulate import Accumulated, accumulate
+from .matching import Boxes, Matching, match
+from .run import EvalReport, evaluate
+from .slices import slice
+
+evaluate.slice = slice  # `qmdb.evaluate.slice(con, where=...)` reads as it should
+
+__all__ = ["Accumulated", "Boxes", "EvalReport", "Matching", "accumulate", "evaluate", "match", "slice"]

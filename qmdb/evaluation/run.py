@@ -1,0 +1,118 @@
+"""`evaluate(con, model)`: match a model's predictions to the labels and store the result in one transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow.compute as pc
+
+from ..errors import QmdbError
+from ..views import install
+from .classification import classification_rows
+from .detection import evaluate_detection
+
+_COLUMNS = ("model, threshold, item_type, image_id, class, prediction_id, label_id, score, iou, "
+            "outcome, ignored, det_rank, label_score")
+
+
+@dataclass
+class EvalReport:
+    """What `evaluate` did: the model, its dataset and task, counts, and the summary numbers."""
+
+    model: str
+    dataset: str
+    task: str
+    images: int
+    labels: int
+    predictions: int
+    seconds: float
+    stats: dict[str, float | None] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        head = (f"{self.model} on {self.dataset} ({self.task}): {self.images} images, {self.labels} labels, "
+                f"{self.predictions} predictions, matched in {self.seconds:.2f} s")
+        lines = [head] + [f"  {name:<10} {value:.4f}" if value is not None and value >= 0 else f"  {name:<10} -"
+                          for name, value in self.stats.items()]
+        return "\n".join(lines)
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[tuple]:
+    return con.execute(sql, params).fetchall()
+
+
+def resolve(con: duckdb.DuckDBPyConnection, model: str, dataset: str | None) -> tuple[str, str]:
+    """The dataset to evaluate on and the model's task ('detection' or 'classification')."""
+    known = _one(con, "SELECT task, dataset FROM models WHERE model = ?", [model])
+    if not known:
+        names = [m for (m,) in _one(con, "SELECT model FROM models ORDER BY 1", [])]
+        raise QmdbError(f"no model named '{model}'; known models: {', '.join(names) or 'none (import predictions first)'}")
+    task, model_dataset = known[0]
+    if dataset is None:
+        dataset = model_dataset
+    if dataset is None:
+        found = [d for (d,) in _one(con, "SELECT DISTINCT i.dataset FROM predictions p JOIN images i USING (image_id) "
+                                         "WHERE p.model = ? ORDER BY 1", [model])]
+        if len(found) != 1:
+            raise QmdbError(f"model '{model}' has predictions on {len(found)} datasets ({', '.join(found)}); "
+                            "pass --dataset")
+        dataset = found[0]
+    if not _one(con, "SELECT 1 FROM datasets WHERE name = ?", [dataset]):
+        raise QmdbError(f"no dataset named '{dataset}'")
+    boxed = _one(con, "SELECT count(*) FILTER (WHERE w IS NOT NULL), count(*) FROM predictions WHERE model = ?", [model])[0]
+    if task not in ("detection", "classification"):
+        task = "detection" if boxed[0] else "classification"
+    return dataset, task
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None = None,
+             progress: bool = True) -> EvalReport:
+    """Match `model`'s predictions to `dataset`'s labels (COCO's rules for boxes, top-1 for classes).
+
+    Replaces the model's rows in `matches`, `eval_ap` and `evaluations` in one
+    transaction, so a rerun never writes a row twice and an interrupted run
+    leaves the previous result. Returns the summary (COCOeval's twelve numbers
+    for detection, accuracy for classification).
+    """
+    dataset, task = resolve(con, model, dataset)
+    start = time.perf_counter()
+    images = _one(con, "SELECT count(*) FROM images WHERE dataset = ?", [dataset])[0][0]
+    if task == "detection":
+        rows, ap, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
+        stats = acc.stats()
+    else:
+        rows, ap, stats = classification_rows(con, model, dataset).to_arrow_table(), None, {}
+        counts = {kind: pc.sum(pc.equal(rows["item_type"], kind[:-1])).as_py() or 0
+                  for kind in ("labels", "predictions")}
+    seconds = time.perf_counter() - start
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("matches", "eval_ap", "evaluations"):
+            con.execute(f"DELETE FROM {table} WHERE model = ?", [model])
+        con.register("_qmdb_match_rows", rows)
+        if task == "detection":
+            con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT ? AS model, *, NULL "
+                        "FROM _qmdb_match_rows", [model])
+            con.register("_qmdb_ap_rows", ap)
+            con.execute("INSERT INTO eval_ap SELECT ?, * FROM _qmdb_ap_rows", [model])
+        else:
+            con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT * FROM _qmdb_match_rows")
+        con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [model, dataset, task, images, counts["labels"], counts["predictions"], seconds])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for name in ("_qmdb_match_rows", "_qmdb_ap_rows"):
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass
+    install(con)
+    if task == "classification":
+        stats = dict(con.execute("SELECT 'accuracy', avg((outcome = 'TP')::DOUBLE) FROM matches "
+                                 "WHERE model = ? AND item_type = 'label'", [model]).fetchall())
+    return EvalReport(model, dataset, task, images, counts["labels"], counts["predictions"], seconds, stats)

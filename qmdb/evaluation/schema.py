@@ -1,0 +1,61 @@
+"""The evaluation tables: `matches` (the base of every evaluation view), `eval_ap`, `evaluations`;
+and the SQL macros `wilson_low(successes, trials)`, `wilson_high(successes, trials)` the views use."""
+
+from __future__ import annotations
+
+from ..schema import migrations
+
+MIGRATIONS = migrations("evaluation")(
+    [
+        """
+        CREATE TABLE IF NOT EXISTS evaluations (
+            model VARCHAR PRIMARY KEY,
+            dataset VARCHAR,
+            task VARCHAR NOT NULL,
+            images BIGINT NOT NULL,
+            labels BIGINT NOT NULL,
+            predictions BIGINT NOT NULL,
+            seconds DOUBLE,
+            evaluated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE IF NOT EXISTS matches (
+            model VARCHAR NOT NULL,
+            threshold DOUBLE,
+            item_type VARCHAR NOT NULL CHECK (item_type IN ('prediction', 'label')),
+            image_id BIGINT NOT NULL,
+            class VARCHAR NOT NULL,
+            prediction_id BIGINT,
+            label_id BIGINT,
+            score DOUBLE,
+            iou DOUBLE,
+            outcome VARCHAR NOT NULL CHECK (outcome IN ('TP', 'FP', 'FN')),
+            ignored BOOLEAN NOT NULL,
+            det_rank INTEGER,
+            label_score DOUBLE
+        );
+        CREATE TABLE IF NOT EXISTS eval_ap (
+            model VARCHAR NOT NULL,
+            class VARCHAR NOT NULL,
+            threshold DOUBLE NOT NULL,
+            area_range VARCHAR NOT NULL,
+            max_dets INTEGER NOT NULL,
+            ap DOUBLE,
+            recall DOUBLE,
+            gts BIGINT NOT NULL,
+            dets BIGINT NOT NULL,
+            PRIMARY KEY (model, class, threshold, area_range, max_dets)
+        );
+        -- Wilson score interval (95%) of successes out of trials; NULL without trials.
+        CREATE OR REPLACE MACRO wilson_low(successes, trials) AS CASE WHEN trials > 0 THEN
+            ((successes / trials + 1.959963984540054 ** 2 / (2 * trials))
+             - 1.959963984540054 * sqrt((successes / trials) * (1 - successes / trials) / trials
+                                        + 1.959963984540054 ** 2 / (4 * trials * trials)))
+            / (1 + 1.959963984540054 ** 2 / trials) END;
+        CREATE OR REPLACE MACRO wilson_high(successes, trials) AS CASE WHEN trials > 0 THEN
+            ((successes / trials + 1.959963984540054 ** 2 / (2 * trials))
+             + 1.959963984540054 * sqrt((successes / trials) * (1 - successes / trials) / trials
+                                        + 1.959963984540054 ** 2 / (4 * trials * trials)))
+            / (1 + 1.959963984540054 ** 2 / trials) END;
+        """,
+    ]
+)

@@ -1,0 +1,152 @@
+"""Any slice's numbers: `slice(con, where="brightness < 0.2 AND camera = 'B'")`.
+
+The condition is a SQL boolean expression over the *slice context*: every
+column of `matches`, then of `image_metrics` and `label_metrics` (when they
+exist), `images` (metadata such as `camera`) and `labels` (`annotator`, …), the
+first table naming a column winning. A prediction row sees the label it matched,
+so label-level conditions restrict predictions to those matched in the slice
+(recall is exact; precision and AP are meaningful for image-level conditions).
+
+The expression is parsed with sqlglot and must be one expression without
+subqueries or statements; it is regenerated from the parse tree, never pasted.
+Each rate comes with a Wilson interval, AP with an image bootstrap interval,
+and the rest of the data (condition false or NULL) is reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from ..errors import QmdbError
+from .intervals import class_ap, wilson
+
+# (alias, table, join condition); the first to name a column provides it.
+CONTEXT = (
+    ("m", "matches", None),
+    ("im", "image_metrics", "im.image_id = m.image_id"),
+    ("lm", "label_metrics", "lm.label_id = m.label_id"),
+    ("i", "images", "i.image_id = m.image_id"),
+    ("l", "labels", "l.label_id = m.label_id"),
+)
+_FORBIDDEN = (exp.Subquery, exp.Select, exp.Command, exp.Create, exp.Drop, exp.Insert, exp.Delete, exp.Update)
+
+
+def condition_sql(where: str) -> str:
+    """Check a user's WHERE expression and return it as regenerated SQL.
+
+    >>> condition_sql("brightness < 0.2 and camera = 'B'")
+    "brightness < 0.2 AND camera = 'B'"
+    >>> condition_sql("1 = 1; DROP TABLE labels")
+    Traceback (most recent call last):
+    ...
+    qmdb.errors.QmdbError: slice condition: must be one SQL expression, got '1 = 1; DROP TABLE labels'
+    """
+    try:
+        statements = sqlglot.parse(f"SELECT 1 WHERE {where}", read="duckdb")
+    except sqlglot.errors.ParseError as error:
+        raise QmdbError(f"slice condition: cannot parse '{where}': {str(error).splitlines()[0]}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Select) or not statements[0].args.get("where"):
+        raise QmdbError(f"slice condition: must be one SQL expression, got '{where}'")
+    tree = statements[0].args["where"].this
+    if any(isinstance(node, _FORBIDDEN) for node in tree.walk()):
+        raise QmdbError(f"slice condition: subqueries and statements are not allowed in '{where}'")
+    return tree.sql(dialect="duckdb")
+
+
+def context_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """`SELECT … FROM matches JOIN …`: one row per match row with every column a condition may name."""
+    tables = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    seen: set[str] = set()
+    select, joins = [], []
+    for alias, table, on in CONTEXT:
+        if table not in tables:
+            continue
+        columns = [c for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
+            "ORDER BY column_index", [table]).fetchall()]
+        select += [f'{alias}."{c}"' for c in columns if c not in seen]
+        seen.update(columns)
+        if on:
+            joins.append(f"LEFT JOIN {table} {alias} ON {on}")
+    return f"SELECT {', '.join(select)} FROM matches m {' '.join(joins)}"
+
+
+def _rows(con, where: str | None, models: list[str], iou_threshold: float) -> pa.Table:
+    cond = condition_sql(where) if where else "true"
+    sql = (f"SELECT model, item_type, class, image_id, score, det_rank, outcome, coalesce(({cond}), false) AS in_slice "
+           f"FROM ({context_sql(con)}) ctx WHERE model IN (SELECT unnest($models)) AND NOT ignored "
+           f"AND (threshold IS NULL OR abs(threshold - $thr) < 1e-9)")
+    try:
+        return con.sql(sql, params={"models": models, "thr": iou_threshold}).to_arrow_table()
+    except duckdb.Error as error:
+        raise QmdbError(f"slice condition '{where}': {str(error).splitlines()[0]}") from None
+
+
+def _part(t: dict[str, np.ndarray], keep: np.ndarray, min_score: float, rng: np.random.Generator,
+          n_boot: int) -> dict[str, float]:
+    pred = keep & (t["item_type"] == "prediction")
+    lab = keep & (t["item_type"] == "label")
+    counted = pred & (t["score"] >= min_score)
+    tp = int((counted & (t["outcome"] == "TP")).sum())
+    fp = int((counted & (t["outcome"] == "FP")).sum())
+    found = int((lab & (t["outcome"] == "TP") & (t["score"] >= min_score)).sum())
+    labels = int(lab.sum())
+    images, code = np.unique(t["image_id"][keep], return_inverse=True)
+    codes = np.zeros(len(keep), dtype=np.int64)
+    codes[keep] = code
+    weights = np.vstack([np.ones((1, len(images)), np.int64),
+                         rng.multinomial(len(images), np.full(len(images), 1 / max(len(images), 1)), size=n_boot)])
+    aps = []
+    for cls in np.unique(t["class"][lab]):
+        d = np.flatnonzero(pred & (t["class"] == cls))
+        d = d[np.lexsort((t["det_rank"][d], t["image_id"][d], -t["score"][d]))]
+        g = np.flatnonzero(lab & (t["class"] == cls))
+        aps.append(class_ap(codes[d], t["outcome"][d] == "TP", codes[g], weights))
+    ap = np.nanmean(np.vstack(aps), axis=0) if aps else np.full(n_boot + 1, np.nan)
+    r_lo, r_hi = wilson(found, labels)
+    p_lo, p_hi = wilson(tp, tp + fp)
+    boot = ap[1:][~np.isnan(ap[1:])]
+    return {
+        "images": len(images), "labels": labels, "predictions": tp + fp, "tp": tp, "fp": fp, "fn": labels - found,
+        "recall": found / labels if labels else None, "recall_low": float(r_lo), "recall_high": float(r_hi),
+        "precision": tp / (tp + fp) if tp + fp else None, "precision_low": float(p_lo), "precision_high": float(p_hi),
+        "ap": None if np.isnan(ap[0]) else float(ap[0]),
+        "ap_low": float(np.quantile(boot, 0.025)) if boot.size else None,
+        "ap_high": float(np.quantile(boot, 0.975)) if boot.size else None,
+    }
+
+
+def slice(con: duckdb.DuckDBPyConnection, where: str | None = None, *, model_name: str | Sequence[str] | None = None,
+          iou_threshold: float = 0.5, min_score: float = 0.0, n_boot: int = 200, seed: int = 0) -> duckdb.DuckDBPyRelation:
+    """Recall, precision and AP of the rows where `where` holds ('slice') and of the others ('rest').
+
+    One row per model and part with support (images, labels, predictions),
+    TP/FP/FN at `iou_threshold` counting predictions scoring at least
+    `min_score`, Wilson 95% intervals for recall and precision, and AP (COCO's
+    101-point, threshold-free, mean over classes) with a 95% image-bootstrap
+    interval. Models default to every evaluated model. Returns a relation.
+    """
+    if model_name is None:
+        models = [m for (m,) in con.execute("SELECT model FROM evaluations ORDER BY 1").fetchall()]
+    else:
+        models = [model_name] if isinstance(model_name, str) else list(model_name)
+    if not models:
+        raise QmdbError("no evaluated model: run `qmdb evaluate DB --model NAME` first")
+    table = _rows(con, where, models, iou_threshold)
+    cols = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
+    cols["score"] = np.nan_to_num(cols["score"].astype(float), nan=-np.inf)
+    cols["det_rank"] = np.nan_to_num(cols["det_rank"].astype(float), nan=0)
+    rng = np.random.default_rng(seed)
+    out = []
+    for model in models:
+        mine = cols["model"] == model
+        for part, keep in (("slice", mine & cols["in_slice"]), ("rest", mine & ~cols["in_slice"])):
+            out.append({"model": model, "part": part, **_part(cols, keep, min_score, rng, n_boot)})
+    return con.from_arrow(pa.Table.from_pylist(out))

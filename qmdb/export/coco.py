@@ -1,0 +1,64 @@
+"""COCO instances JSON from a selection, built by DuckDB (json_object / json_group_array).
+
+Image and annotation ids are the source ids when they are all integers and
+unique, else qmdb's ids; category ids are `classes.class_id` (see
+`selection.category_ids`). `file_name` is the image path relative to the
+dataset root (recorded as `info.root`), or an absolute path when the
+selection spans datasets with different roots. Metadata columns come back as
+image / annotation fields. Image-level labels (no box) are not written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ..importers.extras import CORE_COLUMNS
+from . import selection
+from .report import ExportReport
+
+
+def _id(con: duckdb.DuckDBPyConnection, table: str, own: str, where: str = "") -> str:
+    """`source_id` as the id when every one is a unique integer, else `own`."""
+    usable = con.execute(
+        f"SELECT count(*) = count(TRY_CAST(source_id AS BIGINT)) AND count(DISTINCT TRY_CAST(source_id AS BIGINT)) = "
+        f"count(*) FROM {table} {where}").fetchall()[0][0]
+    return "TRY_CAST(source_id AS BIGINT)" if usable else own
+
+
+def _fields(columns: list[str], prefix: str) -> str:
+    return "".join(f", '{c}', {prefix}\"{c}\"" for c in columns)
+
+
+def write(con: duckdb.DuckDBPyConnection, out: Path, query: str) -> ExportReport:
+    roots = [r for (r,) in con.execute("SELECT DISTINCT d.root FROM _qmdb_export_images i JOIN datasets d "
+                                       "ON d.name = i.dataset").fetchall()]
+    file_name = "i.path" if len(roots) <= 1 else "d.root || '/' || i.path"
+    image_id = _id(con, "_qmdb_export_images", "image_id")
+    boxed = "WHERE x IS NOT NULL"
+    label_id = _id(con, "_qmdb_export_labels", "label_id", boxed)
+    image_extra = selection.extra_columns(con, "_qmdb_export_images", CORE_COLUMNS["images"])
+    label_extra = selection.extra_columns(con, "_qmdb_export_labels", CORE_COLUMNS["labels"])
+    selection.category_ids(con)
+    document = con.execute(f"""
+        WITH img AS (SELECT i.*, {image_id} AS out_id, {file_name} AS out_name
+                     FROM _qmdb_export_images i JOIN datasets d ON d.name = i.dataset),
+             lab AS (SELECT l.*, {label_id} AS out_id FROM _qmdb_export_labels l {boxed})
+        SELECT json_object(
+            'info', json_object('description', 'qmdb export', 'query', ?::VARCHAR, 'root', ?::VARCHAR),
+            'images', (SELECT COALESCE(to_json(list(json_object('id', out_id, 'file_name', out_name,
+                       'width', width, 'height', height{_fields(image_extra, '')}) ORDER BY out_id)), '[]') FROM img),
+            'annotations', (SELECT COALESCE(to_json(list(json_object('id', lab.out_id, 'image_id', img.out_id,
+                       'category_id', c.id, 'bbox', [lab.x, lab.y, lab.w, lab.h], 'area', lab.area,
+                       'iscrowd', CAST(lab.iscrowd AS INTEGER), 'segmentation', COALESCE(lab.polygon, []),
+                       'annotator', lab.annotator{_fields(label_extra, 'lab.')}) ORDER BY lab.out_id)), '[]')
+                       FROM lab JOIN img ON img.image_id = lab.image_id JOIN _qmdb_export_categories c ON c.class = lab.class),
+            'categories', (SELECT COALESCE(to_json(list(json_object('id', id, 'name', class,
+                       'supercategory', supercategory) ORDER BY id)), '[]') FROM _qmdb_export_categories)
+        )""", [query, roots[0] if len(roots) == 1 else None]).fetchall()[0][0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document, encoding="utf-8")
+    counts = con.execute(f"SELECT (SELECT count(*) FROM _qmdb_export_images), (SELECT count(*) FROM _qmdb_export_labels "
+                         f"{boxed}), (SELECT count(*) FROM _qmdb_export_labels WHERE x IS NULL)").fetchall()[0]
+    return ExportReport("coco", out, *counts)

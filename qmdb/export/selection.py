@@ -1,0 +1,82 @@
+"""What to export: the images and labels a query or view selects.
+
+Rows carrying `label_id` select those labels (and their images); rows carrying
+only `image_id` select those images with all their labels. The selection is
+materialized into temporary tables `_qmdb_export_images` and
+`_qmdb_export_labels` that the writers read with SQL.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .. import views
+from ..errors import QmdbError
+
+
+def query_of(con: duckdb.DuckDBPyConnection, query: str | None, view: str | None,
+             params: dict | None) -> tuple[str, list]:
+    """The SQL and bound values of `query` or of `view` run with `params`."""
+    if (query is None) == (view is None):
+        raise QmdbError("export needs exactly one of a query or a view")
+    if view is not None:
+        return views.get(con, view).call_sql(params or {})
+    if params:
+        raise QmdbError("parameters go with a view; write the values into the query")
+    return query.strip().rstrip(";"), []
+
+
+def select(con: duckdb.DuckDBPyConnection, query: str, values: list) -> dict[str, int]:
+    """Materialize the selected images and labels; returns their counts."""
+    try:
+        columns = {c.lower() for c in con.sql(f"SELECT * FROM ({query}) LIMIT 0", params=values).columns}
+    except duckdb.Error as error:
+        raise QmdbError(f"the export query failed: {str(error).splitlines()[0]}") from None
+    if "label_id" in columns:
+        labels = f"SELECT l.* FROM labels l WHERE l.label_id IN (SELECT label_id FROM ({query}))"
+        images = "SELECT * FROM images WHERE image_id IN (SELECT image_id FROM _qmdb_export_labels)"
+        order = ["labels", "images"]
+    elif "image_id" in columns:
+        images = f"SELECT * FROM images WHERE image_id IN (SELECT image_id FROM ({query}))"
+        labels = "SELECT l.* FROM labels l WHERE l.image_id IN (SELECT image_id FROM _qmdb_export_images)"
+        order = ["images", "labels"]
+    else:
+        raise QmdbError(f"the export query returns no image_id or label_id column (it returns {', '.join(sorted(columns))})")
+    sql = {"images": images, "labels": labels}
+    for table in order:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _qmdb_export_{table} AS {sql[table]}",
+                    values if table == order[0] else [])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _qmdb_export_classes AS "
+        "SELECT c.dataset, c.class_id, c.class, c.supercategory FROM classes c "
+        "WHERE c.dataset IN (SELECT DISTINCT dataset FROM _qmdb_export_images)")
+    return {t: con.execute(f"SELECT count(*) FROM _qmdb_export_{t}").fetchall()[0][0] for t in ("images", "labels")}
+
+
+def category_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """`_qmdb_export_categories(class, id, supercategory)`: the source class ids when they agree across the
+    exported datasets, else 0..n-1 by class name; `yolo_index` is the class's rank by that id."""
+    consistent = con.execute(
+        "SELECT (SELECT count(*) FROM (SELECT class FROM _qmdb_export_classes GROUP BY class HAVING count(DISTINCT class_id) > 1)) = 0 "
+        "AND (SELECT count(*) FROM (SELECT class_id FROM _qmdb_export_classes GROUP BY class_id HAVING count(DISTINCT class) > 1)) = 0"
+    ).fetchall()[0][0]
+    ident = "min(class_id)" if consistent else "(dense_rank() OVER (ORDER BY class) - 1)"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _qmdb_export_categories AS SELECT class, id, supercategory, "
+        f"CAST(row_number() OVER (ORDER BY id) - 1 AS INTEGER) AS yolo_index FROM ("
+        f"SELECT class, CAST({ident} AS INTEGER) AS id, any_value(supercategory) AS supercategory "
+        f"FROM _qmdb_export_classes GROUP BY class)")
+
+
+def extra_columns(con: duckdb.DuckDBPyConnection, table: str, core: set[str]) -> list[str]:
+    """Metadata columns of `images`/`labels` (not core) that have a value in the selection."""
+    columns = [c for c in con.sql(f"SELECT * FROM {table} LIMIT 0").columns if c.lower() not in core]
+    if not columns:
+        return []
+    counts = con.execute("SELECT " + ", ".join(f'count("{c}")' for c in columns) + f" FROM {table}").fetchall()[0]
+    return [c for c, n in zip(columns, counts) if n]
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    for table in ("images", "labels", "classes", "categories"):
+        con.execute(f"DROP TABLE IF EXISTS _qmdb_export_{table}")

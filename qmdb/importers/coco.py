@@ -1,0 +1,138 @@
+"""COCO instances JSON: images, categories, annotations (boxes, polygons, iscrowd, annotator).
+
+`file_name` is relative to `root` (default: the JSON file's folder). Image
+fields other than id/file_name/width/height and annotation fields other than
+the COCO ones become metadata columns of `images` / `labels`. RLE masks
+(`segmentation` as an object) are not stored: the label keeps its box and
+`polygon` is NULL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError
+from . import fields as f
+from .extras import extra_fields
+from .files import probe_images, read_json, sizes_or_none
+from .store import DatasetBatch
+
+IMAGE_FIELDS = {"id", "file_name", "width", "height"}
+IMAGE_IGNORED = frozenset({"license", "coco_url", "flickr_url"})
+ANNOTATION_FIELDS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "annotator"}
+
+
+def _section(file: Path, data: dict, key: str, required: bool = True) -> list[dict]:
+    if key not in data:
+        if required:
+            raise InputError(file, key, "required field is missing")
+        return []
+    return f.objects(file, data[key], key)
+
+
+def categories(file: Path, items: list[dict]) -> pa.Table:
+    """The classes table of a COCO `categories` list (class_id = the category id)."""
+    ids = f.ints(file, "categories", "id", f.values(items, file, "categories", "id"))
+    f.unique(file, "categories", "id", ids)
+    names = f.strings(file, "categories", "name", f.values(items, file, "categories", "name"), required=True)
+    f.unique(file, "categories", "name", np.asarray(names.to_pylist(), dtype=object))
+    supers = f.strings(file, "categories", "supercategory", f.values(items, file, "categories", "supercategory", required=False))
+    return pa.table({"class_id": pa.array(ids, pa.int32()), "class": names, "supercategory": supers})
+
+
+def _polygons(file: Path, segs: list, name: str = "annotations") -> pa.Array:
+    polys = [s if isinstance(s, list) else None for s in segs]
+    try:
+        return pa.array(polys, type=pa.list_(pa.list_(pa.float64())))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        for i, s in enumerate(polys):
+            try:
+                pa.array([s], type=pa.list_(pa.list_(pa.float64())))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                raise InputError(file, f"{name}[{i}].segmentation",
+                                 "expected a list of polygons [[x1, y1, x2, y2, ...], ...] or an RLE object") from None
+        raise
+
+
+def read(source: str | Path, *, name: str | None = None, root: str | Path | None = None,
+         split: str | None = None) -> DatasetBatch:
+    """Parse and check a COCO instances file; read the headers of the images it names."""
+    file = Path(source)
+    data = read_json(file, dict, "a COCO object with images, annotations and categories")
+    cats = categories(file, _section(file, data, "categories"))
+    imgs = _section(file, data, "images")
+    anns = _section(file, data, "annotations", required=False)
+
+    image_ids = f.ints(file, "images", "id", f.values(imgs, file, "images", "id"))
+    f.unique(file, "images", "id", image_ids)
+    paths = f.strings(file, "images", "file_name", f.values(imgs, file, "images", "file_name"), required=True)
+    f.unique(file, "images", "file_name", np.asarray(paths.to_pylist(), dtype=object))
+    declared_w = f.numbers(file, "images", "width", f.values(imgs, file, "images", "width", required=False))
+    declared_h = f.numbers(file, "images", "height", f.values(imgs, file, "images", "height", required=False))
+
+    ann_ids = f.ints(file, "annotations", "id", f.values(anns, file, "annotations", "id"))
+    f.unique(file, "annotations", "id", ann_ids)
+    ann_image = f.ints(file, "annotations", "image_id", f.values(anns, file, "annotations", "image_id"))
+    f.members(file, "annotations", "image_id", ann_image, image_ids, "image id")
+    ann_cat = f.ints(file, "annotations", "category_id", f.values(anns, file, "annotations", "category_id"))
+    cat_ids = cats["class_id"].to_numpy().astype(np.int64)
+    f.members(file, "annotations", "category_id", ann_cat, cat_ids, "category id")
+    box = f.boxes(file, "annotations", "bbox", f.values(anns, file, "annotations", "bbox"))
+    area = f.numbers(file, "annotations", "area", f.values(anns, file, "annotations", "area", required=False))
+    crowd = f.numbers(file, "annotations", "iscrowd", f.values(anns, file, "annotations", "iscrowd", required=False))
+    bad_crowd = ~np.isnan(crowd) & ~np.isin(crowd, [0, 1])
+    if bad_crowd.any():
+        i = int(np.argmax(bad_crowd))
+        raise InputError(file, f"annotations[{i}].iscrowd", f"expected 0 or 1, got {anns[i]['iscrowd']!r}")
+    polygon = _polygons(file, f.values(anns, file, "annotations", "segmentation", required=False))
+    annotator = f.strings(file, "annotations", "annotator", f.values(anns, file, "annotations", "annotator", required=False))
+
+    root = Path(root) if root is not None else file.parent
+    path_list = paths.to_pylist()
+    probe = probe_images(root, path_list)
+    header_w, header_h = sizes_or_none(probe)
+    known = ~np.isnan(header_w) & ~np.isnan(declared_w) & ~np.isnan(declared_h)
+    mismatch = known & ((header_w != declared_w) | (header_h != declared_h))
+    where = np.flatnonzero(mismatch)
+    notes = pa.table({
+        "path": pa.array([path_list[i] for i in where], pa.string()),
+        "message": pa.array([f"images[{i}]: the JSON says {declared_w[i]:g}x{declared_h[i]:g}, the file is "
+                             f"{header_w[i]:g}x{header_h[i]:g}" for i in where], pa.string()),
+    })
+
+    order = np.argsort(image_ids)
+    row = order[np.searchsorted(image_ids[order], ann_image)]  # image index of each annotation
+    width = np.where(np.isnan(header_w), declared_w, header_w)[row]
+    height = np.where(np.isnan(header_h), declared_h, header_h)[row]
+    f.check_inside(box, width, height, lambda i: (file, f"annotations[{i}].bbox"))
+
+    cat_order = np.argsort(cat_ids)
+    cat_row = cat_order[np.searchsorted(cat_ids[cat_order], ann_cat)]
+    images = pa.table({
+        "path": paths,
+        "split": pa.array([split] * len(imgs), pa.string()),
+        "source_id": pc.cast(pa.array(image_ids), pa.string()),
+    })
+    for column in probe.column_names:
+        images = images.append_column(column, probe[column])
+    labels = pa.table({
+        "path": paths.take(pa.array(row, pa.int64())),
+        "class": cats["class"].take(pa.array(cat_row, pa.int64())),
+        "x": box[:, 0], "y": box[:, 1], "w": box[:, 2], "h": box[:, 3],
+        "polygon": polygon,
+        "area": pa.array(area, from_pandas=True),
+        "iscrowd": pa.array(crowd == 1),
+        "annotator": annotator,
+        "source_id": pc.cast(pa.array(ann_ids), pa.string()),
+    })
+    return DatasetBatch(
+        name=name or file.stem, root=root, format="coco", source=str(file.resolve()), task="detection",
+        images=images, classes=cats, labels=labels,
+        image_extras=extra_fields(imgs, IMAGE_FIELDS, file, "images", "images", IMAGE_IGNORED),
+        label_extras=extra_fields(anns, ANNOTATION_FIELDS, file, "annotations", "labels"),
+        notes=notes,
+    )

@@ -1,0 +1,121 @@
+"""Reading source files: text and JSON with clear errors, image headers and hashes.
+
+The only per-file loop of an import is here: each image file is read once, its
+bytes hashed (sha256) and its header parsed by PIL's lazy open, which reads the
+header only and decodes no pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
+
+from ..errors import InputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_THREADS = min(8, (os.cpu_count() or 2) * 2)
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file, or an InputError naming the file and the bad byte."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, None, "is a folder, expected a file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(path, None, f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})") from None
+
+
+def read_json(path: str | Path, expected: type = dict, what: str = "a JSON object") -> object:
+    """Parse a JSON file; empty, truncated or malformed JSON is an InputError with line and column."""
+    text = read_text(path)
+    if not text.strip():
+        raise InputError(path, None, f"empty file, expected {what}")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(path, f"line {error.lineno} column {error.colno}", f"invalid JSON: {error.msg}") from None
+    if not isinstance(value, expected):
+        raise InputError(path, None, f"expected {what}, got {type(value).__name__}")
+    return value
+
+
+def _probe(path: str) -> tuple:
+    """(width, height, file_size, sha256, status, message) of one image file."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None, None, None, None, "missing", "image file not found"
+    except OSError as error:
+        return None, None, None, None, "unreadable", f"cannot read: {error.strerror or error}"
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # lazy: parses the header only
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        return None, None, len(data), digest, "unreadable", f"not a readable image: {error}"
+    return width, height, len(data), digest, "ok", None
+
+
+def probe_images(root: str | Path, paths: list[str], desc: str = "reading image headers") -> pa.Table:
+    """Header size, byte size, sha256 and status of each image (`paths` relative to `root`).
+
+    Returns a table aligned with `paths`: width, height, file_size, sha256,
+    status ('ok' | 'missing' | 'unreadable'), message (why, when not ok).
+    """
+    root = Path(root)
+    full = [str(root / p) for p in paths]
+    with ThreadPoolExecutor(_THREADS) as pool:
+        rows = list(tqdm(pool.map(_probe, full, chunksize=16), total=len(full), desc=desc,
+                         unit="img", disable=len(full) < 50, leave=False))
+    columns = list(zip(*rows)) if rows else [()] * 6
+    return pa.table({
+        "width": pa.array(columns[0], pa.int32()),
+        "height": pa.array(columns[1], pa.int32()),
+        "file_size": pa.array(columns[2], pa.int64()),
+        "sha256": pa.array(columns[3], pa.string()),
+        "status": pa.array(columns[4], pa.string()),
+        "message": pa.array(columns[5], pa.string()),
+    })
+
+
+def walk_images(folder: str | Path) -> list[str]:
+    """Image files under a folder, as sorted POSIX paths relative to it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, None, "no such folder")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        base = Path(dirpath).relative_to(folder)
+        found.extend((base / f).as_posix() for f in filenames if f.lower().endswith(IMAGE_SUFFIXES))
+    return sorted(found)
+
+
+def relative_paths(paths: list[str], root: str | Path, dataset_root: str | Path) -> list[str]:
+    """Paths relative to `root`, re-expressed relative to the dataset's root (they differ when a
+    later split of a dataset lives elsewhere)."""
+    root, dataset_root = Path(root).resolve(), Path(dataset_root).resolve()
+    if root == dataset_root:
+        return list(paths)
+    return [Path(os.path.relpath(root / p, dataset_root)).as_posix() for p in paths]
+
+
+def sizes_or_none(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Width and height as float arrays, NaN where unknown."""
+    return (table["width"].to_numpy(zero_copy_only=False).astype(float),
+            table["height"].to_numpy(zero_copy_only=False).astype(float))

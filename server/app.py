@@ -1,0 +1,243 @@
+"""The FastAPI app: read endpoints for tables, views, queries, snapshots and images.
+
+Every request gets its own DuckDB cursor of one locked-down serving connection
+(`connection.open_serving`), so requests run in parallel and share no state.
+Write endpoints (`writes.py`) are mounted only when the settings allow writes.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from qmdb import snapshots, views
+from qmdb.errors import ViewError
+
+from . import errors, images
+from .auth import BearerAuth
+from .cache import PageCache
+from .connection import open_serving
+from .execution import Query as Sql
+from .execution import Runner, dumps
+from .formats import FORMATS
+from .safety import check, relation_names
+from .settings import Settings
+
+FormatName = Literal["json", "arrow", "csv", "parquet"]
+RESERVED = ("format", "limit", "offset")
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=0, le=MAX_ID)]
+
+
+class QueryRequest(BaseModel):
+    sql: str = Field(description="one SELECT / WITH / VALUES query; `?` or `$name` placeholders for params")
+    params: list[Any] | dict[str, Any] | None = Field(None, description="values bound to the placeholders")
+    format: FormatName = "json"
+    limit: int | None = Field(None, ge=1, le=MAX_ID, description="JSON: rows per page")
+    offset: int = Field(0, ge=0, le=MAX_ID, description="JSON: first row of the page")
+
+
+class ViewRequest(BaseModel):
+    params: dict[str, Any] = Field(default_factory=dict, description="the view's parameters; defaults fill the rest")
+    format: FormatName = "json"
+    limit: int | None = Field(None, ge=1, le=MAX_ID)
+    offset: int = Field(0, ge=0, le=MAX_ID)
+
+
+class State:
+    """What the endpoints share: the connection's runner and the names a query may read."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.con = open_serving(settings.database, writable=settings.allow_writes,
+                                memory_limit=settings.memory_limit, threads=settings.threads)
+        self.runner = Runner(self.con, settings)
+        self.cache = PageCache(0 if settings.allow_writes else settings.cache_entries)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read what only a write can change: the relation names and the views."""
+        cursor = self.runner.cursor()
+        try:
+            self.relations = relation_names(cursor)
+            self.views = {v.name: v for v in views.list_views(cursor)}
+            self.cache.learn(dict(cursor.execute(
+                "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal UNION ALL "
+                "SELECT function_name, string_agg(macro_definition, ' ') FROM duckdb_functions() "
+                "WHERE function_type IN ('macro', 'table_macro') AND NOT internal GROUP BY 1").fetchall()))
+        finally:
+            cursor.close()
+
+    def view(self, name: str) -> views.View:
+        if name not in self.views:
+            raise ViewError(f"no view named '{name}'; known views: {', '.join(self.views) or 'none'}")
+        return self.views[name]
+
+    def run_view(self, name: str, params: dict, fmt: str, limit: int | None, offset: int) -> Response:
+        view = self.view(name)
+        body = "random()" if view.needs_qmdb else view.sql  # a Python function's answer is never cached
+        return self.respond(Sql(*view.call_sql(params)), fmt, limit, offset, body)
+
+    def respond(self, query: Sql, fmt: str, limit: int | None, offset: int, *depends_on: str) -> Response:
+        """The answer in `fmt`; JSON pages of deterministic queries come from the cache when they can."""
+        if fmt == "json":
+            cacheable = self.cache.entries and self.cache.cacheable(query.sql, *depends_on)
+            key = PageCache.key(query.sql, query.params, limit, offset) if cacheable else None
+            page = self.cache.get(key) if cacheable else None
+            if page is None:
+                page = dumps(self.runner.json_page(query, limit, offset))
+                if cacheable:
+                    self.cache.put(key, page)
+            return Response(page, media_type="application/json")
+        chunks, headers = self.runner.stream(query, fmt)
+        return StreamingResponse(chunks, media_type=FORMATS[fmt].media_type, headers=headers)
+
+    def read(self, function, *args):
+        """Run `function(cursor, *args)` on a fresh cursor and close it."""
+        cursor = self.runner.cursor()
+        try:
+            return function(cursor, *args)
+        finally:
+            cursor.close()
+
+
+def _view_info(view: views.View, with_sql: bool = False) -> dict:
+    info = {"name": view.name, "description": view.description, "builtin": view.builtin,
+            "needs_qmdb": view.needs_qmdb, "parameters": [p.as_dict() for p in view.params]}
+    if with_sql:
+        info["sql"] = view.sql
+    return info
+
+
+def _tables(cursor) -> list[dict]:
+    rows = cursor.execute(
+        "SELECT t.table_name, t.estimated_size, "
+        "list({'name': c.column_name, 'type': c.data_type} ORDER BY c.column_index) "
+        "FROM duckdb_tables() t JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
+        "WHERE t.database_name = current_database() AND NOT t.internal GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    return [{"name": name, "rows": count, "columns": columns} for name, count, columns in rows]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app serving `settings.database`; opens the serving connection now."""
+    state = State(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        state.con.close()
+
+    app = FastAPI(
+        title="qmdb", lifespan=lifespan,
+        description="Query a qmdb project over HTTP: tables, views, SQL, snapshots and images. "
+                    "Read-only unless started with --allow-writes; every error is JSON.",
+    )
+    app.state.qmdb = state
+    errors.install(app)
+    if settings.auth_token:
+        tokens = {settings.auth_token} | ({settings.write_token} if settings.write_token else set())
+        app.add_middleware(BearerAuth, tokens=tokens)
+
+    @app.get("/", summary="What this server serves")
+    def info() -> dict:
+        return {"database": settings.database.name, "read_only": not settings.allow_writes,
+                "max_rows": settings.max_rows, "timeout_s": settings.timeout,
+                "formats": ["json", "arrow", "csv", "parquet"], "docs": "/docs"}
+
+    @app.get("/tables", summary="Tables with their columns and row counts")
+    def tables() -> dict:
+        return {"tables": state.read(_tables)}
+
+    @app.get("/views", summary="Views with their description and parameters")
+    def list_views() -> dict:
+        return {"views": [_view_info(v) for v in state.views.values()]}
+
+    @app.get("/views/{name}", summary="One view, with its SQL")
+    def show_view(name: str) -> dict:
+        return _view_info(state.view(name), with_sql=True)
+
+    @app.get("/views/{name}/rows", summary="Run a view; its parameters are query parameters (?min_score=0.5)")
+    def run_view(request: Request, name: str, format: FormatName = "json",
+                 limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                 offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+        params = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+        return state.run_view(name, params, format, limit, offset)
+
+    @app.post("/views/{name}/rows", summary="Run a view with parameters in a JSON body")
+    def run_view_post(name: str, body: ViewRequest) -> Response:
+        return state.run_view(name, body.params, body.format, body.limit, body.offset)
+
+    def run_sql(sql: str, params, fmt: str, limit: int | None, offset: int) -> Response:
+        state.read(lambda cursor: check(sql, state.relations, cursor))
+        return state.respond(Sql(sql, params), fmt, limit, offset)
+
+    @app.post("/query", summary="Run one read-only SQL query, with bound parameters")
+    def query_post(body: QueryRequest) -> Response:
+        return run_sql(body.sql, body.params, body.format, body.limit, body.offset)
+
+    @app.get("/query", summary="Run one read-only SQL query given in the URL (?sql=...&params=[...])")
+    def query_get(sql: str, params: str | None = Query(None, description="JSON list or object of bound values"),
+                  format: FormatName = "json",
+                  limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+        try:
+            values = json.loads(params) if params else None
+        except ValueError:
+            raise errors.ApiError(400, "params must be a JSON list or object") from None
+        if values is not None and not isinstance(values, (list, dict)):
+            raise errors.ApiError(400, "params must be a JSON list or object")
+        return run_sql(sql, values, format, limit, offset)
+
+    @app.get("/snapshots", summary="Snapshots with their view, parameters, versions and row count")
+    def list_snapshots() -> dict:
+        return {"snapshots": [s.as_dict() for s in state.read(snapshots.list_snapshots)]}
+
+    @app.get("/snapshots/{name}", summary="One snapshot's record")
+    def show_snapshot(name: str) -> dict:
+        return state.read(snapshots.get, name).as_dict()
+
+    @app.get("/snapshots/{name}/rows", summary="A snapshot's frozen rows")
+    def snapshot_rows(name: str, format: FormatName = "json",
+                      limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                      offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+        return state.respond(Sql(*state.read(snapshots.rows_query, name)), format, limit, offset)
+
+    @app.get("/snapshots/{before}/diff/{after}", summary="Rows that entered, left or changed between two snapshots")
+    def diff(before: str, after: str, format: FormatName = "json",
+             limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+             offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+        return state.respond(Sql(*state.read(snapshots.diff_query, before, after)), format, limit, offset)
+
+    @app.get("/images/{image_id}", summary="The original image file", response_class=FileResponse)
+    def image(image_id: Id) -> FileResponse:
+        path = state.read(images.image_path, settings.database, image_id)
+        return FileResponse(path, media_type=images.media_type(path))
+
+    @app.get("/images/{image_id}/thumbnail", summary="A JPEG thumbnail (longest side `size` pixels)")
+    def thumbnail(image_id: Id, size: Annotated[int | None, Query(ge=8, le=4096)] = None) -> Response:
+        path = state.read(images.image_path, settings.database, image_id)
+        data = images.thumbnail(path, image_id, size or settings.thumbnail_size)
+        return Response(data, media_type="image/jpeg")
+
+    @app.get("/labels/{label_id}/crop", summary="A label's box with a margin, as JPEG")
+    def label_crop(label_id: Id, margin: Annotated[float, Query(ge=0, le=10)] = 0.1,
+                   size: Annotated[int | None, Query(ge=8, le=4096)] = None) -> Response:
+        data = state.read(images.crop, settings.database, label_id, margin, size)
+        return Response(data, media_type="image/jpeg")
+
+    if settings.allow_writes:
+        from .writes import router
+
+        app.include_router(router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for uvicorn worker processes (`--workers` > 1): settings come from the environment."""
+    return create_app(Settings.from_environment())

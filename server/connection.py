@@ -1,0 +1,65 @@
+"""The serving connection: DuckDB itself refuses what the server must not do.
+
+Opened `read_only=True` (unless writes are enabled), with no file access from
+SQL, no extension install or load, no Python replacement scans (a query cannot
+read the server's own Python variables), no spilling to a temp folder, a
+memory limit, and the configuration locked last so no query can undo any of it.
+
+qmdb's Python functions are a separate question: a Python UDF that opens a
+path (`sharpness(path)`) would bypass `enable_external_access`. The server
+therefore registers only the function providers in `SERVED_PROVIDERS` — the
+similarity search of `qmdb.embeddings`, which reads the vector index beside
+the database and no client-chosen file — and no metric function: metrics are
+served from the materialized `image_metrics` / `label_metrics` tables.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import duckdb
+
+from qmdb import functions
+
+# Provider modules (see qmdb.functions.PROVIDERS) whose SQL functions the server registers.
+SERVED_PROVIDERS: tuple[str, ...] = ("qmdb.embeddings",)
+
+SAFE_CONFIG: dict[str, object] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "python_enable_replacements": False,
+    "temp_directory": "",
+}
+
+
+def served_providers() -> list[str]:
+    """The registered providers the server exposes: those under a module of SERVED_PROVIDERS."""
+    return [m for m in functions.PROVIDERS if any(m == s or m.startswith(s + ".") for s in SERVED_PROVIDERS)]
+
+
+def open_serving(path: str | Path, *, writable: bool = False, memory_limit: str = "2GB",
+                 threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a project file for serving: read-only unless `writable`, locked down, configuration locked.
+
+    A writable connection is migrated and its views installed first (the write
+    endpoints need the tables); a read-only one serves the file as it is.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such database file")
+    if writable:
+        import qmdb
+
+        qmdb.connect(path).close()  # migrate and install views before locking down
+    config = dict(SAFE_CONFIG, memory_limit=memory_limit)
+    if threads:
+        config["threads"] = threads
+    con = duckdb.connect(str(path), read_only=not writable, config=config)
+    for module in served_providers():
+        importlib.import_module(module).register(con)
+    con.execute("SET lock_configuration = true")
+    return con

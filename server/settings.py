@@ -1,0 +1,50 @@
+"""The server's settings: one frozen dataclass, passed to `create_app` (and through the
+environment to each worker process when `--workers` > 1)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ENVIRONMENT = "QMDB_SERVER_SETTINGS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a server serves and how far it lets a client go.
+
+    >>> Settings(database=Path("demo.duckdb")).max_rows
+    1000000
+    """
+
+    database: Path
+    max_rows: int = 1_000_000          # most rows one response carries, in any format
+    page_size: int = 1_000             # JSON rows per page when the client gives no limit
+    max_page_size: int = 50_000        # largest JSON page a client may ask for
+    timeout: float = 30.0              # seconds a query may run (streaming included) before DuckDB is interrupted
+    memory_limit: str = "2GB"          # DuckDB memory limit of the serving connection
+    threads: int | None = None         # DuckDB threads (None: DuckDB's default)
+    auth_token: str | None = None      # when set, every request needs `Authorization: Bearer <auth_token>`
+    allow_writes: bool = False         # write endpoints (save a view, tag, snapshot) exist only when True ...
+    write_token: str | None = None     # ... and a request to them needs `Authorization: Bearer <write_token>`
+    thumbnail_size: int = 256          # default longest side of a thumbnail
+    cache_entries: int = 1024          # JSON pages kept for repeated deterministic queries (read-only only; 0: off)
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "database", Path(self.database))
+        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        if self.allow_writes and not self.write_token:
+            raise ValueError("write endpoints need a token: pass --token T with --allow-writes")
+        if self.max_rows < 1 or self.page_size < 1 or self.max_page_size < 1 or self.timeout <= 0:
+            raise ValueError("max_rows, page_size, max_page_size and timeout must be positive")
+
+    def to_environment(self) -> None:
+        """Store these settings for worker processes (read back by `from_environment`)."""
+        os.environ[ENVIRONMENT] = json.dumps(asdict(self), default=str)
+
+    @classmethod
+    def from_environment(cls) -> "Settings":
+        return cls(**json.loads(os.environ[ENVIRONMENT]))

@@ -1,0 +1,113 @@
+"""Write endpoints: save or delete a view, add a tag, take or delete a snapshot.
+
+Mounted only when the server starts with `--allow-writes --token T`; every call
+needs `Authorization: Bearer T`. Writes are serialized, each on its own cursor
+in its own transaction. A view saved over HTTP passes the same safety check as
+a query (no file-reading function), then qmdb's save-time check.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from qmdb import snapshots, views
+from qmdb.tags import tag
+
+from .auth import accepted
+from .errors import ApiError
+from .safety import check
+
+_LOCK = threading.Lock()
+_SCHEME = HTTPBearer(auto_error=False, description="the token given with --token")
+
+
+def require_write_token(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_SCHEME)) -> None:
+    token = credentials.credentials if credentials else None
+    if not accepted(token, [request.app.state.qmdb.settings.write_token]):
+        raise ApiError(401, "writing needs 'Authorization: Bearer <token>' with the token the server was started with")
+
+
+router = APIRouter(dependencies=[Depends(require_write_token)], tags=["writes"])
+
+
+class ParamSpec(BaseModel):
+    name: str
+    type: str
+    default: str = Field("NULL", description="a SQL literal")
+    doc: str = ""
+
+
+class SaveView(BaseModel):
+    name: str
+    sql: str
+    description: str
+    parameters: list[ParamSpec] = Field(default_factory=list)
+    replace: bool = False
+
+
+class NewTag(BaseModel):
+    item_type: str = Field(description="image, label or prediction")
+    item_id: int = Field(ge=0, le=2**63 - 1)
+    tag: str
+    author: str | None = None
+    note: str | None = None
+
+
+class NewSnapshot(BaseModel):
+    view: str
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+    replace: bool = False
+
+
+def _write(request: Request, function, *args, **kwargs):
+    state = request.app.state.qmdb
+    with _LOCK:
+        cursor = state.runner.cursor()
+        try:
+            return function(cursor, *args, **kwargs)
+        finally:
+            cursor.close()
+            state.refresh()
+
+
+@router.post("/views", status_code=201, summary="Save a view (checked now: syntax, tables, columns, parameters)")
+def save_view(request: Request, body: SaveView) -> dict:
+    relations = request.app.state.qmdb.relations
+    check(body.sql)
+    for p in body.parameters:  # a default is SQL too: the same functions are refused in it
+        check(f"SELECT ({p.default})", relations)
+    params = {p.name: (p.type, p.default) for p in body.parameters}
+    view = _write(request, views.save, body.name, body.sql, body.description, params, replace=body.replace)
+    return {"name": view.name, "saved": True}
+
+
+@router.delete("/views/{name}", summary="Delete a saved view")
+def delete_view(request: Request, name: str) -> dict:
+    _write(request, views.delete, name)
+    return {"name": name, "deleted": True}
+
+
+@router.post("/tags", status_code=201, summary="Tag an image, a label or a prediction")
+def add_tag(request: Request, body: NewTag) -> dict:
+    tag_id = _write(request, tag, body.item_type, body.item_id, body.tag, body.author, body.note)
+    return {"tag_id": tag_id}
+
+
+@router.post("/snapshots", status_code=201, summary="Freeze a view's result as a snapshot")
+def take_snapshot(request: Request, body: NewSnapshot) -> dict:
+    taken = _write(request, snapshots.snapshot, body.view, body.name, params=body.params,
+                   note=body.note, replace=body.replace)
+    return taken.as_dict()
+
+
+@router.delete("/snapshots/{name}", summary="Delete a snapshot")
+def delete_snapshot(request: Request, name: str) -> dict:
+    _write(request, snapshots.delete, name)
+    return {"name": name, "deleted": True}

@@ -1,0 +1,49 @@
+-- description: Probably wrong classes on boxes: labels whose best-overlapping confident prediction (IoU at least iou_threshold) is of another class, while no prediction of the label's class overlaps it as well; most confident first.
+-- param: model_name VARCHAR = NULL -- detector whose predictions to read; NULL reads each model on its own
+-- param: min_score DOUBLE = 0.5 -- the other-class prediction must be at least this confident
+-- param: iou_threshold DOUBLE = 0.5 -- a prediction overlaps a label from this IoU up
+-- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
+-- needs: tables
+WITH pairs AS (
+    SELECT p.model, l.label_id, l.class AS label_class, p.prediction_id, p.class AS predicted_class, p.score,
+           greatest(0, least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
+           * greatest(0, least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
+           p.w * p.h + l.w * l.h AS area_sum
+    FROM labels l
+    JOIN predictions p ON p.image_id = l.image_id AND p.w IS NOT NULL
+    WHERE l.w IS NOT NULL AND (model_name IS NULL OR p.model = model_name)
+),
+overlapping AS (
+    SELECT *, inter / (area_sum - inter) AS iou FROM pairs WHERE inter > 0
+),
+best AS (
+    SELECT model, label_id,
+           arg_max(predicted_class, score) FILTER (WHERE predicted_class <> label_class) AS suggested_class,
+           max(score) FILTER (WHERE predicted_class <> label_class) AS other_score,
+           arg_max(prediction_id, score) FILTER (WHERE predicted_class <> label_class) AS prediction_id,
+           arg_max(iou, score) FILTER (WHERE predicted_class <> label_class) AS iou,
+           coalesce(max(score) FILTER (WHERE predicted_class = label_class), 0) AS same_score
+    FROM overlapping
+    WHERE iou >= iou_threshold
+    GROUP BY model, label_id
+)
+SELECT
+    b.model,
+    l.label_id,
+    l.image_id,
+    i.dataset,
+    i.path,
+    l.class,
+    b.suggested_class,
+    b.other_score AS score,
+    b.iou,
+    b.prediction_id,
+    l.annotator,
+    printf('labelled %s but the model sees %s here (p=%.2f, IoU %.2f)', l.class, b.suggested_class, b.other_score, b.iou) AS reason
+FROM best b
+JOIN labels l ON l.label_id = b.label_id
+JOIN images i ON i.image_id = l.image_id
+WHERE b.other_score >= min_score AND b.other_score > b.same_score
+  AND NOT (hide_reviewed AND EXISTS (
+      SELECT 1 FROM select_reviewed r WHERE r.item_type = 'label' AND r.item_id = l.label_id))
+ORDER BY b.model, score DESC, l.label_id

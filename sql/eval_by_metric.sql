@@ -1,0 +1,122 @@
+-- description: Performance by any image or label metric: its values cut into quantile bins (or the given edges), and per model and bin the support, recall (TPR) with a Wilson 95% interval, and for image metrics precision (Wilson), false positives per image and COCO's 101-point AP at iou_threshold (mean over classes). Label metrics give recall only: a false positive has no label to read the metric from.
+-- param: metric_name VARCHAR = 'brightness' -- any column of image_metrics or label_metrics
+-- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
+-- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
+-- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted in recall and precision (AP uses every score)
+-- param: bins INTEGER = 4 -- number of quantile bins when no edges are given
+-- param: edges DOUBLE[] = NULL -- bin edges, e.g. [0.2, 0.5]; NULL cuts at quantiles
+-- needs: tables
+WITH image_values AS (
+    SELECT image_id AS item_id, value FROM (
+        UNPIVOT (SELECT image_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('image_id', 'versions')) AS DOUBLE) FROM image_metrics)
+        ON COLUMNS(* EXCLUDE image_id) INTO NAME metric VALUE value
+    ) WHERE metric = metric_name
+),
+label_values AS (
+    SELECT label_id AS item_id, value FROM (
+        UNPIVOT (SELECT label_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('label_id', 'versions')) AS DOUBLE) FROM label_metrics)
+        ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE value
+    ) WHERE metric = metric_name
+),
+scope AS (
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM image_values) THEN 'image'
+                WHEN EXISTS (SELECT 1 FROM label_values) THEN 'label'
+                ELSE error('eval_by_metric: no values for metric ''' || metric_name
+                           || ''' in image_metrics or label_metrics (compute it first, or check its name)') END AS kind
+),
+r AS (
+    SELECT m.model, m.item_type, m.class, m.image_id, m.score, m.det_rank, m.outcome,
+           CASE WHEN s.kind = 'image' THEN iv.value ELSE lv.value END AS value, s.kind
+    FROM matches m
+    CROSS JOIN scope s
+    LEFT JOIN image_values iv ON iv.item_id = m.image_id
+    LEFT JOIN label_values lv ON lv.item_id = m.label_id
+    WHERE (model_name IS NULL OR m.model = model_name)
+      AND (m.threshold IS NULL OR abs(m.threshold - iou_threshold) < 1e-9)
+      AND NOT m.ignored
+),
+cuts AS (
+    SELECT coalesce(edges, (
+        SELECT quantile_cont(value, list_transform(range(1, bins), lambda i: i / bins))
+        FROM (SELECT DISTINCT CASE WHEN kind = 'image' THEN image_id END AS image_id, value FROM r
+              WHERE value IS NOT NULL AND (kind = 'image' OR item_type = 'label'))
+    )) AS e
+),
+binned AS (
+    SELECT r.*, CAST(len(list_filter(c.e, lambda x: x <= r.value)) AS INTEGER) AS bin, c.e
+    FROM r CROSS JOIN cuts c
+    WHERE r.value IS NOT NULL AND (r.kind = 'image' OR r.item_type = 'label')
+),
+rates AS (
+    SELECT
+        model,
+        bin,
+        any_value(kind) AS kind,
+        any_value(e) AS e,
+        count(DISTINCT image_id) AS images,
+        count(*) FILTER (WHERE item_type = 'label') AS labels,
+        count(*) FILTER (WHERE item_type = 'label' AND coalesce(outcome = 'TP' AND score >= min_score, false)) AS found,
+        count(*) FILTER (WHERE item_type = 'prediction' AND outcome = 'TP' AND score >= min_score) AS tp,
+        count(*) FILTER (WHERE item_type = 'prediction' AND outcome = 'FP' AND score >= min_score) AS fp
+    FROM binned
+    GROUP BY model, bin
+),
+dets AS (
+    SELECT model, bin, class, CAST(outcome = 'TP' AS INTEGER) AS hit,
+           row_number() OVER (PARTITION BY model, bin, class ORDER BY score DESC, image_id, det_rank) AS n
+    FROM binned WHERE item_type = 'prediction' AND kind = 'image'
+),
+npos AS (
+    SELECT model, bin, class, count(*) AS npos FROM binned WHERE item_type = 'label' AND kind = 'image' GROUP BY ALL
+),
+curve AS (
+    SELECT d.model, d.bin, d.class, d.n, p.npos,
+           sum(d.hit) OVER w AS ctp, d.n - sum(d.hit) OVER w AS cfp
+    FROM dets d JOIN npos p USING (model, bin, class)
+    WINDOW w AS (PARTITION BY d.model, d.bin, d.class ORDER BY d.n)
+),
+points AS (
+    SELECT model, bin, class, n, ctp / npos AS rc,
+           max(ctp / (cfp + ctp + 2.220446049250313e-16)) OVER (PARTITION BY model, bin, class ORDER BY n DESC) AS envelope
+    FROM curve
+),
+steps AS (
+    -- a detection covers COCO's recall thresholds k * 0.01 in (previous recall, its recall]
+    SELECT model, bin, class, envelope, rc, lag(rc, 1, -1.0) OVER (PARTITION BY model, bin, class ORDER BY n) AS rc_prev
+    FROM points
+),
+covered AS (
+    SELECT model, bin, class, envelope,
+           CASE WHEN rc < 0 THEN 0 ELSE least(101, floor(rc * 100 + 1e-6) + CASE WHEN floor(rc * 100 + 1e-6) * 0.01 <= rc THEN 1 ELSE 0 END) END
+         - CASE WHEN rc_prev < 0 THEN 0 ELSE least(101, floor(rc_prev * 100 + 1e-6) + CASE WHEN floor(rc_prev * 100 + 1e-6) * 0.01 <= rc_prev THEN 1 ELSE 0 END) END AS k
+    FROM steps
+),
+class_ap AS (
+    SELECT p.model, p.bin, p.class, coalesce(sum(c.envelope * c.k), 0) / 101 AS ap
+    FROM npos p LEFT JOIN covered c USING (model, bin, class)
+    GROUP BY p.model, p.bin, p.class
+),
+bin_ap AS (
+    SELECT model, bin, avg(ap) AS ap, count(*) AS classes FROM class_ap GROUP BY model, bin
+)
+SELECT
+    r.model,
+    metric_name AS metric,
+    r.kind AS scope,
+    r.bin,
+    CASE WHEN r.bin = 0 THEN NULL ELSE r.e[r.bin] END AS lower_edge,
+    CASE WHEN r.bin = len(r.e) THEN NULL ELSE r.e[r.bin + 1] END AS upper_edge,
+    r.images,
+    r.labels,
+    r.found / nullif(r.labels, 0) AS recall,
+    wilson_low(r.found, r.labels) AS recall_low,
+    wilson_high(r.found, r.labels) AS recall_high,
+    CASE WHEN r.kind = 'image' THEN r.tp + r.fp END AS predictions,
+    CASE WHEN r.kind = 'image' THEN r.tp / nullif(r.tp + r.fp, 0) END AS precision,
+    CASE WHEN r.kind = 'image' THEN wilson_low(r.tp, r.tp + r.fp) END AS precision_low,
+    CASE WHEN r.kind = 'image' THEN wilson_high(r.tp, r.tp + r.fp) END AS precision_high,
+    CASE WHEN r.kind = 'image' THEN r.fp / nullif(r.images, 0) END AS fp_per_image,
+    a.ap
+FROM rates r
+LEFT JOIN bin_ap a USING (model, bin)
+ORDER BY r.model, r.bin

@@ -1,0 +1,13 @@
+-- description: What to drop, broken images: images that are missing or unreadable, or that have a row in errors, with the reason.
+-- needs: tables
+SELECT
+    i.image_id,
+    i.dataset,
+    i.path,
+    i.status,
+    coalesce(string_agg(DISTINCT e.stage || ': ' || e.message, '; '), i.status) AS reason
+FROM images i
+LEFT JOIN errors e ON e.image_id = i.image_id
+WHERE i.status <> 'ok' OR e.error_id IS NOT NULL
+GROUP BY i.image_id, i.dataset, i.path, i.status
+ORDER BY i.dataset, i.path

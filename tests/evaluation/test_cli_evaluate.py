@@ -1,0 +1,42 @@
+"""`qmdb evaluate DB --model NAME [--where ...]`."""
+
+import duckdb
+
+import qmdb
+from qmdb import schema
+from qmdb.cli import main
+from qmdb.evaluation.synthetic import detection_case
+
+from .conftest import load_case
+
+
+def make_project(path):
+    # a plain DuckDB connection with the schema: the CLI is the first qmdb connection to the file
+    con = duckdb.connect(str(path))
+    schema.migrate(con)
+    gt, dt, images = detection_case(seed=31, n_images=40, boxes_per_image=5, n_classes=3)
+    load_case(con, gt, dt, images, 3, images_extra={"camera": ["A", "B"] * 20})
+    con.close()
+
+
+def test_evaluate_prints_the_summary_and_stores_matches(db_path, capsys):
+    make_project(db_path)
+    assert main(["evaluate", str(db_path), "--model", "det-model"]) == 0
+    out = capsys.readouterr().out
+    assert "det-model on det (detection)" in out and "ap50" in out
+    con = duckdb.connect(str(db_path))
+    assert con.sql("SELECT count(*) > 0 FROM matches").fetchall() == [(True,)]
+    con.close()
+
+
+def test_evaluate_where_prints_a_slice(db_path, capsys):
+    make_project(db_path)
+    assert main(["evaluate", str(db_path), "-m", "det-model", "--where", "camera = 'B'", "-f", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith('"model","part","images"') and len(lines) == 3
+
+
+def test_unknown_model_is_one_line(db_path, capsys):
+    make_project(db_path)
+    assert main(["evaluate", str(db_path), "--model", "nope"]) == 1
+    assert capsys.readouterr().err.startswith("qmdb: error: no model named 'nope'")

@@ -1,0 +1,120 @@
+"""The adversarial list over HTTP: each request refused (4xx) or stopped (408), the database
+file byte-identical afterwards, and no bait file outside the dataset roots opened."""
+
+import pytest
+
+from .conftest import file_hash
+from .inotify import OpenWatch
+
+ATTACKS = [
+    "COPY images TO '{bait}/out.csv'",
+    "COPY (SELECT * FROM labels) TO '{bait}/out.parquet' (FORMAT parquet)",
+    "ATTACH '{bait}/other.duckdb' AS other",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SELECT * FROM read_csv('{bait}/secret.csv')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM '{bait}/secret.csv'",
+    "SELECT * FROM \"{bait}/secret.csv\"",
+    "SELECT * FROM read_parquet('{bait}/secret.parquet')",
+    "SELECT * FROM read_json_auto('{bait}/secret.json')",
+    "SELECT read_text('{bait}/secret.txt')",
+    "SELECT * FROM read_text('{bait}/secret.txt')",
+    "SELECT * FROM read_blob('{bait}/secret.txt')",
+    "SELECT * FROM glob('{bait}/*')",
+    "SELECT * FROM query('SELECT * FROM read_csv(''{bait}/secret.csv'')')",
+    "SET threads = 1",
+    "SET enable_external_access = true",
+    "SET VARIABLE secret = 1",
+    "PRAGMA database_list",
+    "CALL pragma_version()",
+    "CREATE TABLE stolen AS SELECT 1",
+    "CREATE TEMP TABLE stolen AS SELECT 1",
+    "INSERT INTO images (dataset, path) VALUES ('x', 'y')",
+    "UPDATE images SET width = 0",
+    "DELETE FROM labels",
+    "DROP TABLE images",
+    "EXPORT DATABASE '{bait}/dump'",
+    "CHECKPOINT",
+    "SELECT 1; DROP TABLE images",
+    "SELECT 1 /* a comment */; DELETE FROM images",
+    "SELECT 1 -- a comment\n; DELETE FROM images",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attack_is_refused_and_nothing_changes(client, project, attack):
+    sql = attack.format(bait=project["bait"])
+    before = file_hash(project["db"])
+    with OpenWatch(project["bait"]) as watch:
+        for response in (client.post("/query", json={"sql": sql}),
+                         client.get("/query", params={"sql": sql, "format": "csv"})):
+            assert 400 <= response.status_code < 500, response.text
+            assert response.json()["error"]
+            assert "hunter2" not in response.text and "root:" not in response.text
+    assert watch.opened == set()
+    assert file_hash(project["db"]) == before
+
+
+def test_huge_cross_join_is_interrupted(client, project):
+    before = file_hash(project["db"])
+    response = client.post("/query", json={
+        "sql": "SELECT count(*) FROM range(1000000) a(x), range(1000000) b(y) WHERE hash(x + y) = 7"})
+    assert response.status_code == 408
+    assert "interrupted" in response.json()["error"]
+    assert client.get("/query", params={"sql": "SELECT 41 + 1 AS answer"}).json()["rows"] == [[42]]
+    assert file_hash(project["db"]) == before
+
+
+def test_streamed_cross_join_stops_at_the_row_cap(client, app):
+    cap = app.state.qmdb.settings.max_rows
+    response = client.post("/query", json={"sql": "SELECT * FROM range(1000000) a(x), range(1000000) b(y)",
+                                           "format": "csv"})
+    assert response.status_code == 200
+    assert len(response.text.strip().splitlines()) == cap + 1  # header + cap rows
+    assert response.headers["x-qmdb-row-cap"] == str(cap)
+
+
+def test_python_variables_are_not_tables(client):
+    response = client.post("/query", json={"sql": "SELECT * FROM settings"})
+    assert response.status_code == 403
+
+
+def test_image_path_cannot_leave_its_dataset_root(client, project):
+    escaped = client.get("/query", params={"sql": "SELECT image_id FROM images WHERE path LIKE '../%'"}).json()
+    (image_id,), = escaped["rows"]
+    with OpenWatch(project["bait"]) as watch:
+        for url in (f"/images/{image_id}", f"/images/{image_id}/thumbnail"):
+            response = client.get(url)
+            assert response.status_code == 403 and "leaves the dataset root" in response.json()["error"]
+    assert watch.opened == set()
+
+
+def test_view_parameters_are_bound_not_spliced(client, project):
+    before = file_hash(project["db"])
+    response = client.get("/views/digits_of_class/rows", params={"digit": "3'; DROP TABLE images; --"})
+    assert response.status_code == 200 and response.json()["rows"] == []
+    assert file_hash(project["db"]) == before
+
+
+def test_file_reading_python_functions_are_not_served(client, project):
+    """qmdb's metric UDFs open paths in Python, past enable_external_access: the server leaves them out."""
+    import duckdb
+
+    import qmdb
+
+    plain = {name for (name,) in duckdb.connect().execute("SELECT function_name FROM duckdb_functions()").fetchall()}
+    con = qmdb.connect()
+    added = {name for (name,) in con.execute("SELECT function_name FROM duckdb_functions() "
+                                             "WHERE function_type = 'scalar'").fetchall()} - plain
+    con.close()
+    metric_functions = sorted(n for n in added if not n.startswith(("qmdb_similar", "embed_text")))
+    if not metric_functions:
+        pytest.skip("no metric functions are registered in this checkout")
+    secret = str(project["bait"] / "secret.txt")
+    with OpenWatch(project["bait"]) as watch:
+        for name in metric_functions:
+            response = client.post("/query", json={"sql": f"SELECT {name}(?) AS v", "params": [secret]})
+            assert response.status_code == 400 and "does not exist" in response.json()["error"], (name, response.text)
+    assert watch.opened == set()

@@ -1,0 +1,1 @@
+"""Built-in image metrics, one per module: each a function of a decoded `Image`."""

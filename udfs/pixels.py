@@ -1,0 +1,160 @@
+"""Decoding an image once, and the derived arrays its metrics share.
+
+`decode` turns file bytes into an `Image` (8-bit BGR, EXIF orientation
+ignored so pixels match the stored width/height the boxes refer to); every
+metric of that image and of its boxes then reads the same arrays. Derived
+arrays (grey levels, the grey histogram, the Laplacian, HSV, …) are computed on
+first use and cached on the object, so a metric never pays for them twice.
+
+>>> import numpy as np
+>>> image = Image(np.full((4, 6, 3), 255, np.uint8))
+>>> image.width, image.height, round(image.gray_mean, 1)
+(6, 4, 255.0)
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+
+
+class DecodeError(Exception):
+    """A file that is not a readable image: missing, empty, truncated, corrupt or not an image."""
+
+
+class Image:
+    """A decoded image: ``bgr`` is H×W×3 uint8; the properties below are computed once."""
+
+    def __init__(self, bgr: np.ndarray):
+        self.bgr = bgr
+        self.height, self.width = bgr.shape[:2]
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        """Luminance, ITU-R BT.601 (0.299 R + 0.587 G + 0.114 B), uint8."""
+        return cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        return cv2.cvtColor(self.bgr, cv2.COLOR_BGR2RGB)
+
+    @cached_property
+    def gray_stats(self) -> tuple[float, float]:
+        """Mean and (population) standard deviation of the grey levels."""
+        mean, std = cv2.meanStdDev(self.gray)
+        return float(mean[0, 0]), float(std[0, 0])
+
+    @property
+    def gray_mean(self) -> float:
+        return self.gray_stats[0]
+
+    @cached_property
+    def gray_histogram(self) -> np.ndarray:
+        """Pixel count per grey level 0..255 (float64)."""
+        return cv2.calcHist([self.gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+
+    def gray_percentile(self, q: float) -> int:
+        """The smallest grey level at or below which a share ``q`` (0..1) of the pixels lie."""
+        cumulative = np.cumsum(self.gray_histogram)
+        return int(np.searchsorted(cumulative, q * cumulative[-1]))
+
+    @cached_property
+    def channel_means(self) -> tuple[float, float, float]:
+        """Mean of R, G, B (0..255)."""
+        b, g, r, _ = cv2.mean(self.bgr)
+        return r, g, b
+
+    @cached_property
+    def laplacian(self) -> np.ndarray:
+        """4-neighbour Laplacian of the grey image (int16, border reflected as OpenCV's default)."""
+        return cv2.Laplacian(self.gray, cv2.CV_16S, ksize=1)
+
+    @cached_property
+    def hsv(self) -> np.ndarray:
+        """OpenCV's HSV (H 0..179, S and V 0..255), uint8."""
+        return cv2.cvtColor(self.bgr, cv2.COLOR_BGR2HSV)
+
+    @cached_property
+    def channels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The B, G and R planes, uint8."""
+        return tuple(cv2.split(self.bgr))
+
+    @cached_property
+    def channel_max(self) -> np.ndarray:
+        """max(R, G, B) per pixel (HSV's V), uint8."""
+        b, g, r = self.channels
+        return cv2.max(cv2.max(b, g), r)
+
+    @cached_property
+    def chroma(self) -> np.ndarray:
+        """max(R, G, B) − min(R, G, B) per pixel, uint8 (0 for a grey pixel)."""
+        b, g, r = self.channels
+        return cv2.subtract(self.channel_max, cv2.min(cv2.min(b, g), r))
+
+    def area_resize(self, size: int) -> np.ndarray:
+        """The grey image averaged onto a size×size grid of equal boxes, fractional pixels weighted by
+        the share they cover (OpenCV's INTER_AREA, unrounded), from the integral image: float64."""
+        h, w = self.height, self.width
+        integral = cv2.integral(self.gray, sdepth=cv2.CV_32S if h * w * 255 < 2**31 else cv2.CV_64F)
+
+        def along(values: np.ndarray, n: int, axis: int) -> np.ndarray:
+            edges = np.linspace(0, n, size + 1)
+            lo = np.minimum(np.floor(edges).astype(np.int64), n - 1)
+            frac = (edges - lo).reshape((-1, 1) if axis == 0 else (1, -1))
+            a, b = np.take(values, lo, axis=axis), np.take(values, lo + 1, axis=axis)
+            return np.diff(a + (b - a) * frac, axis=axis)  # the integral is linear inside a pixel
+
+        sums = along(along(integral, h, 0), w, 1)  # rows first: only 2×33 rows are read
+        return sums / ((h / size) * (w / size))
+
+
+def mean_var(array: np.ndarray) -> tuple[float, float]:
+    """Mean and population variance of a single-channel array (sum and sum of squares in float64:
+    exact for the 16-bit integer images metrics use, and much faster than meanStdDev on them)."""
+    n = array.size
+    mean = cv2.sumElems(array)[0] / n
+    return mean, max(cv2.norm(array, cv2.NORM_L2SQR) / n - mean * mean, 0.0)
+
+
+def check_bytes(data: bytes | np.ndarray) -> None:
+    """Refuse input that OpenCV would decode silently into a wrong image: empty or truncated JPEG."""
+    view = memoryview(data).cast("B")
+    if len(view) == 0:
+        raise DecodeError("empty file (0 bytes)")
+    if bytes(view[:3]) == b"\xff\xd8\xff":
+        whole = bytes(view)
+        # Entropy-coded data cannot contain FF D9, so a complete JPEG has its end-of-image
+        # marker after the start of its last scan (an EXIF thumbnail's own EOI comes before).
+        if whole.rfind(b"\xff\xd9") < whole.rfind(b"\xff\xda"):
+            raise DecodeError("truncated JPEG: no end-of-image marker after the last scan")
+
+
+def decode(data: bytes | np.ndarray) -> Image:
+    """Decode file bytes into an `Image`, or raise `DecodeError` saying why not."""
+    check_bytes(data)
+    buffer = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+    try:
+        bgr = cv2.imdecode(buffer, FLAGS)
+    except cv2.error as error:
+        raise DecodeError(f"cannot decode: {str(error).strip().splitlines()[-1]}") from None
+    if bgr is None:
+        raise DecodeError("cannot decode: not an image, or a corrupt or unsupported one")
+    return Image(bgr)
+
+
+def read(path: str | Path) -> Image:
+    """Read and decode one file."""
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except FileNotFoundError:
+        raise DecodeError("file not found") from None
+    except IsADirectoryError:
+        raise DecodeError("is a directory, not an image file") from None
+    except OSError as error:
+        raise DecodeError(f"cannot read: {error.strerror or error}") from None
+    return decode(data)

@@ -1,0 +1,124 @@
+"""The metric tables: `image_metrics`, `label_metrics` and the `metric_versions` catalogue.
+
+Each metric table has one row per image (label) and one column per metric,
+plus `versions`, a MAP(metric → version) saying at which version each value
+of that row was computed. A row is stale for a metric when its version there
+differs from the registered one, so a changed metric is recomputed alone, an
+interrupted run resumes where it stopped, and a row is never written twice
+(chunks are upserts, one transaction each). Columns of custom metrics are
+added when they first run. `image_file(image_id)` is a SQL macro giving an
+image's absolute path, for the ad hoc metric functions.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from ..schema import add_columns, migrations
+from .registry import Metric
+
+TABLES = {"image": ("image_metrics", "image_id"), "label": ("label_metrics", "label_id")}
+
+ARROW_TYPES = {
+    "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
+    "UBIGINT": pa.uint64(), "VARCHAR": pa.string(),
+}
+
+# The absolute path of an image: its path, joined to its dataset's root unless already absolute.
+FILE_SQL = "CASE WHEN i.path[1] = '/' OR d.root = '' THEN i.path ELSE rtrim(d.root, '/') || '/' || i.path END"
+
+METRICS = migrations("metrics")(
+    [
+        f"""
+        CREATE TABLE IF NOT EXISTS metric_versions (
+            item_type VARCHAR NOT NULL CHECK (item_type IN ('image', 'label')),
+            metric VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            sql_type VARCHAR NOT NULL,
+            sql_function VARCHAR,
+            description VARCHAR NOT NULL,
+            unit VARCHAR,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (item_type, metric)
+        );
+        CREATE TABLE IF NOT EXISTS image_metrics (
+            image_id BIGINT PRIMARY KEY,
+            width INTEGER, height INTEGER, aspect_ratio DOUBLE, area BIGINT,
+            brightness DOUBLE, contrast DOUBLE, saturation DOUBLE, colorfulness DOUBLE,
+            redness DOUBLE, greenness DOUBLE, blueness DOUBLE,
+            sharpness DOUBLE, blurriness DOUBLE, entropy DOUBLE, noise DOUBLE,
+            is_dark BOOLEAN, is_overexposed BOOLEAN, is_low_information BOOLEAN, is_grayscale BOOLEAN,
+            phash UBIGINT,
+            versions MAP(VARCHAR, INTEGER) NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS label_metrics (
+            label_id BIGINT PRIMARY KEY,
+            box_area DOUBLE, area_rel DOUBLE, box_aspect_ratio DOUBLE, center_x DOUBLE, center_y DOUBLE,
+            border_distance DOUBLE, out_of_bounds BOOLEAN,
+            box_brightness DOUBLE, box_contrast DOUBLE, box_sharpness DOUBLE,
+            class_frequency DOUBLE, max_iou_same_class DOUBLE, max_iou_other_class DOUBLE,
+            is_too_large BOOLEAN, is_tiny BOOLEAN,
+            versions MAP(VARCHAR, INTEGER) NOT NULL
+        );
+        CREATE OR REPLACE MACRO image_file(id) AS (
+            SELECT {FILE_SQL} FROM images i JOIN datasets d ON d.name = i.dataset WHERE i.image_id = id
+        );
+        """,
+    ]
+)
+
+
+def sync(con: duckdb.DuckDBPyConnection, metrics: list[Metric]) -> None:
+    """Give every metric its column and its row in `metric_versions` (updated_at moves on a new version)."""
+    for kind, (table, _) in TABLES.items():
+        add_columns(con, table, {m.name: m.type for m in metrics if m.kind == kind})
+    catalogue = pa.table({
+        "item_type": [m.kind for m in metrics], "metric": [m.name for m in metrics],
+        "version": pa.array([m.version for m in metrics], pa.int32()), "sql_type": [m.type for m in metrics],
+        "sql_function": pa.array([m.sql_name for m in metrics], pa.string()),
+        "description": [m.description for m in metrics], "unit": [m.unit for m in metrics],
+    })
+    con.register("qmdb_metric_catalogue", catalogue)
+    try:
+        con.execute(
+            "INSERT INTO metric_versions (item_type, metric, version, sql_type, sql_function, description, unit) "
+            "SELECT * FROM qmdb_metric_catalogue ON CONFLICT (item_type, metric) DO UPDATE SET "
+            "updated_at = CASE WHEN metric_versions.version <> excluded.version THEN now()::TIMESTAMP "
+            "ELSE metric_versions.updated_at END, version = excluded.version, sql_type = excluded.sql_type, "
+            "sql_function = excluded.sql_function, description = excluded.description, unit = excluded.unit"
+        )
+    finally:
+        con.unregister("qmdb_metric_catalogue")
+
+
+def need_sql(metrics: list[Metric], alias: str, force: bool) -> str:
+    """SQL list of the metric names a row (of table alias `alias`) lacks at their current version."""
+    if not metrics:
+        return "[]::VARCHAR[]"
+    if force:
+        return "[" + ", ".join(f"'{m.name}'" for m in metrics) + "]"
+    items = ", ".join(
+        f"CASE WHEN {alias}.versions['{m.name}'] IS DISTINCT FROM {m.version} THEN '{m.name}' END" for m in metrics
+    )
+    return f"list_filter([{items}], lambda n: n IS NOT NULL)"
+
+
+def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pa.Table) -> None:
+    """Write a chunk's rows: new rows inserted; existing rows get only the metrics in the chunk's `versions`."""
+    table, key = TABLES[kind]
+    columns = [c for c in rows.column_names if c not in (key, "versions")]
+    name = f"qmdb_chunk_{kind}"
+    con.register(name, rows)
+    try:
+        updates = [
+            f'"{c}" = CASE WHEN map_contains(excluded.versions, \'{c}\') THEN excluded."{c}" ELSE {table}."{c}" END'
+            for c in columns
+        ] + [f"versions = map_concat({table}.versions, excluded.versions)"]
+        quoted = ", ".join([key, *(f'"{c}"' for c in columns), "versions"])
+        con.execute(
+            f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {name} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {', '.join(updates)}"
+        )
+    finally:
+        con.unregister(name)
