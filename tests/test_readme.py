@@ -1,0 +1,43 @@
+"""README.md is the user's manual: it documents every view and command, and its tour runs."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from qmdb import views
+from qmdb.commands import COMMANDS
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+
+
+def test_every_builtin_view_is_in_the_views_table():
+    for view in views.builtin_views():
+        assert f"| `{view.name}` |" in README, f"view {view.name} is not in README.md's views table"
+
+
+def test_every_command_is_documented():
+    import importlib
+
+    for module in COMMANDS:
+        name = importlib.import_module(f"qmdb.commands.{module}").NAME
+        assert f"`qmdb {name}" in README, f"command {name} is not in README.md"
+
+
+def tour_blocks() -> list[str]:
+    return re.findall(r"<!-- readme-test: runs against the demo database -->\n```python\n(.*?)```", README, re.S)
+
+
+def test_the_tour_runs_against_the_demo(demo_db, capsys):
+    blocks = tour_blocks()
+    assert blocks
+    cwd = os.getcwd()
+    os.chdir(Path(demo_db).parent)
+    try:
+        for block in blocks:
+            exec(compile(block.replace('"demo.duckdb"', repr(Path(demo_db).name)), "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out
+    assert "suggested_class" in out and "brightness" in out
