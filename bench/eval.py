@@ -30,7 +30,7 @@ import numpy as np
 
 import qmdb
 from qmdb.evaluation import accumulate, match
-from qmdb.evaluation.reference import coco_dicts, cocoeval
+from qmdb.evaluation.reference import coco_dicts
 from qmdb.evaluation.synthetic import detection_case
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "evaluation"))

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from .transaction import transaction
+
 COMPONENTS: tuple[str, ...] = (
     "qmdb.schema",
     "qmdb.udfs.tables",
@@ -165,14 +167,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
         for version, script in enumerate(scripts, start=1):
             if (component, version) in done:
                 continue
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 con.execute(script)
                 con.execute("INSERT INTO schema_migrations (component, version) VALUES (?, ?)", [component, version])
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
             applied.append((component, version))
     return applied
 

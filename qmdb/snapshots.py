@@ -34,6 +34,7 @@ import duckdb
 from . import views
 from .errors import QmdbError
 from .schema import migrations, schema_version
+from .transaction import transaction
 
 KEY_COLUMNS = ("prediction_id", "label_id", "match_id", "tag_id", "error_id", "image_id", "item_id")
 FINGERPRINTED = ("images", "labels", "predictions")
@@ -145,28 +146,24 @@ def snapshot(con: duckdb.DuckDBPyConnection, view: str, name: str, *, params: di
                if key_columns else
                "to_json(qmdb_row)::VARCHAR || '#' || row_number() OVER (PARTITION BY to_json(qmdb_row)::VARCHAR)")
     given = {p.name: (params or {}).get(p.name, p.default) for p in the_view.params}
-    con.execute("BEGIN TRANSACTION")
     try:
-        if replace:
-            con.execute("DELETE FROM snapshot_rows WHERE snapshot = ?", [name])
-            con.execute("DELETE FROM snapshots WHERE name = ?", [name])
-        elif con.execute("SELECT count(*) FROM snapshots WHERE name = ?", [name]).fetchall()[0][0]:
-            raise SnapshotError(f"a snapshot named '{name}' exists; pass replace=True (--replace) to overwrite it")
-        con.execute(
-            f"INSERT INTO snapshot_rows SELECT ?, row_number() OVER (), {key_sql}, to_json(qmdb_row) FROM ({query}) qmdb_row",
-            [name, *values])
-        count = con.execute("SELECT count(*) FROM snapshot_rows WHERE snapshot = ?", [name]).fetchall()[0][0]
-        con.execute(
-            "INSERT INTO snapshots (name, view, parameters, sql, columns, key_columns, row_count, versions, note) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [name, view, json.dumps(given, default=str), the_view.sql, json.dumps(columns), key_columns, count,
-             json.dumps(versions(con), default=str), note])
-        con.execute("COMMIT")
-    except BaseException as error:
-        con.execute("ROLLBACK")
-        if isinstance(error, duckdb.Error):
-            raise SnapshotError(f"snapshot {name}: {str(error).splitlines()[0]}") from None
-        raise
+        with transaction(con):
+            if replace:
+                con.execute("DELETE FROM snapshot_rows WHERE snapshot = ?", [name])
+                con.execute("DELETE FROM snapshots WHERE name = ?", [name])
+            elif con.execute("SELECT count(*) FROM snapshots WHERE name = ?", [name]).fetchall()[0][0]:
+                raise SnapshotError(f"a snapshot named '{name}' exists; pass replace=True (--replace) to overwrite it")
+            con.execute(
+                f"INSERT INTO snapshot_rows SELECT ?, row_number() OVER (), {key_sql}, to_json(qmdb_row) FROM ({query}) qmdb_row",
+                [name, *values])
+            count = con.execute("SELECT count(*) FROM snapshot_rows WHERE snapshot = ?", [name]).fetchall()[0][0]
+            con.execute(
+                "INSERT INTO snapshots (name, view, parameters, sql, columns, key_columns, row_count, versions, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, view, json.dumps(given, default=str), the_view.sql, json.dumps(columns), key_columns, count,
+                 json.dumps(versions(con), default=str), note])
+    except duckdb.Error as error:
+        raise SnapshotError(f"snapshot {name}: {str(error).splitlines()[0]}") from None
     return get(con, name)
 
 
@@ -238,7 +235,6 @@ def diff_snapshots(con: duckdb.DuckDBPyConnection, before: str, after: str) -> d
 
 def delete(con: duckdb.DuckDBPyConnection, name: str) -> None:
     get(con, name)
-    con.execute("BEGIN TRANSACTION")
-    con.execute("DELETE FROM snapshot_rows WHERE snapshot = ?", [name])
-    con.execute("DELETE FROM snapshots WHERE name = ?", [name])
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("DELETE FROM snapshot_rows WHERE snapshot = ?", [name])
+        con.execute("DELETE FROM snapshots WHERE name = ?", [name])

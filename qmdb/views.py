@@ -27,6 +27,7 @@ from importlib import resources
 import duckdb
 
 from .errors import ViewError
+from .transaction import transaction
 
 _HEADER = re.compile(r"^--\s*(\w+):\s*(.*)$")
 _PARAM = re.compile(r"^(\w+)\s+([\w\[\]()., ]+?)\s*=\s*(.+?)\s*(?:--\s*(.*))?$")
@@ -261,14 +262,12 @@ def save(con: duckdb.DuckDBPyConnection, name: str, sql: str, description: str,
         raise ViewError(f"'{name}' is a built-in view; choose another name")
     if name in existing and not replace:
         raise ViewError(f"a view named '{name}' exists; pass replace=True (--replace) to overwrite it")
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(view.create_sql)
-        con.execute(f"SELECT * FROM ({view.call_sql()[0]}) LIMIT 0")
-        _store(con, view)
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute(view.create_sql)
+            con.execute(f"SELECT * FROM ({view.call_sql()[0]}) LIMIT 0")
+            _store(con, view)
     except duckdb.Error as error:
-        con.execute("ROLLBACK")
         raise ViewError(_explain(view, error)) from None
     return view
 

@@ -4,7 +4,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 
 from qmdb import views
 from qmdb.commands import COMMANDS

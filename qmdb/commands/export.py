@@ -3,9 +3,9 @@
 import argparse
 
 from ..database import connect
-from ..errors import QmdbError
 from ..export import export_coco, export_yolo
 from ..export.yolo import IMAGE_MODES
+from .arguments import view_params
 
 NAME = "export"
 HELP = "export the images/labels a query or view selects as COCO JSON or a YOLO folder"
@@ -23,12 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise QmdbError(f"parameter '{item}' must be NAME=VALUE")
-        params[key.strip()] = value
+    params = view_params(args.param)
     options = {"query": args.query, "view": args.view, "params": params or None}
     con = connect(args.database)
     try:

@@ -6,6 +6,7 @@ from .. import snapshots
 from ..database import connect
 from ..errors import QmdbError
 from ..output import FORMATS, write
+from .arguments import view_params
 
 NAME = "snapshot"
 HELP = "freeze a view's result (with its parameters and versions); list, show, diff or delete snapshots"
@@ -25,16 +26,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delete", metavar="NAME", help="delete a snapshot")
     parser.add_argument("--format", "-f", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="file to write (default: stdout)")
-
-
-def _params(items: list[str]) -> dict:
-    params = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise QmdbError(f"parameter '{item}' must be NAME=VALUE")
-        params[key.strip()] = value
-    return params
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +52,7 @@ def _act(con, args: argparse.Namespace) -> None:
         if not args.view or not args.name:
             raise QmdbError("'qmdb snapshot DB VIEW --name NAME' needs a view and a name (or --list/--show/--diff)")
         key = [k.strip() for k in args.key.split(",")] if args.key else None
-        taken = snapshots.snapshot(con, args.view, args.name, params=_params(args.param), note=args.note,
+        taken = snapshots.snapshot(con, args.view, args.name, params=view_params(args.param), note=args.note,
                                    key=key, replace=args.replace)
         print(f"snapshot {taken.name}: {taken.rows} rows of view {taken.view} "
               f"(key: {', '.join(taken.key_columns) or 'whole row'})")

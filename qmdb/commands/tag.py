@@ -4,6 +4,7 @@ import argparse
 import getpass
 
 from ..database import connect
+from ..transaction import transaction
 from ..output import FORMATS, write
 from ..tags import ITEMS, tag
 
@@ -36,14 +37,9 @@ def _list(con, args: argparse.Namespace) -> None:
 
 def _add(con, args: argparse.Namespace) -> None:
     author = args.author or getpass.getuser()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for item_id in args.ids:  # a handful of ids typed by a person; each is checked to exist
             tag(con, args.item_type, item_id, args.tag, author=author, note=args.note)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     print(f"tagged {len(args.ids)} {args.item_type}(s) '{args.tag}' by {author}")
 
 

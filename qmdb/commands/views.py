@@ -7,6 +7,7 @@ from .. import views
 from ..database import connect
 from ..errors import ViewError
 from ..output import FORMATS, write
+from .arguments import view_params
 
 NAME = "views"
 HELP = "list, show, run, save or delete views (built-in and saved)"
@@ -52,12 +53,7 @@ def _show(con, args) -> None:
 
 
 def _run(con, args) -> None:
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ViewError(f"parameter '{item}' must be NAME=VALUE")
-        params[key.strip()] = value
+    params = view_params(args.param)
     write(views.run(con, _need_name(args), **params), args.format, args.output)
 
 

@@ -18,6 +18,7 @@ import duckdb
 from .. import views
 from ..database import connect
 from ..importers import import_dataset, import_metadata, import_predictions
+from ..transaction import transaction
 from . import classifier, detector, spec
 from .generate import generate
 
@@ -93,16 +94,11 @@ def run_imports(con: duckdb.DuckDBPyConnection, data: Path, say=print) -> None:
         else:
             report = import_metadata(con, data / source, **args)
         say(f"  {report}")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         params = {"digits": str(data / "digits_truth.csv"), "scenes": str(data / "scenes_truth.csv"),
                   "digits_name": spec.DIGITS_DATASET, "scenes_name": spec.SCENES_DATASET}
         for statement in filter(str.strip, TRUTH_SQL.split(";")):
             con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def run_post_import(con: duckdb.DuckDBPyConnection, steps=POST_IMPORT_STEPS, say=print) -> dict[str, str]:

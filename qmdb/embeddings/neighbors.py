@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ..transaction import transaction
 from . import index as vector_index
 
 QUERY_BATCH = 8192
@@ -47,17 +48,9 @@ def materialize(con: duckdb.DuckDBPyConnection, model: str, item_type: str = "im
         "rank": pa.array(np.concatenate(ranks) if ranks else np.zeros(0, np.int32)),
         "distance": pa.array(np.concatenate(distances) if distances else np.zeros(0)),
     })
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con, qmdb_neighbors_batch=table):
         con.execute("DELETE FROM neighbors WHERE model = ? AND item_type = ?", [model, item_type])
-        con.register("qmdb_neighbors_batch", table)
         con.execute("INSERT INTO neighbors (item_type, model, item_id, neighbor_id, rank, distance) "
                     "SELECT ?, ?, item_id, neighbor_id, rank, distance FROM qmdb_neighbors_batch",
                     [item_type, model])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("qmdb_neighbors_batch")
     return table.num_rows

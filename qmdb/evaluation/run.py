@@ -9,6 +9,7 @@ import duckdb
 import pyarrow.compute as pc
 
 from ..errors import QmdbError
+from ..transaction import transaction
 from ..views import install
 from .classification import classification_rows
 from .detection import evaluate_detection
@@ -86,31 +87,19 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
         counts = {kind: pc.sum(pc.equal(rows["item_type"], kind[:-1])).as_py() or 0
                   for kind in ("labels", "predictions")}
     seconds = time.perf_counter() - start
-    con.execute("BEGIN TRANSACTION")
-    try:
+    tables = {"_qmdb_match_rows": rows} | ({"_qmdb_ap_rows": ap} if task == "detection" else {})
+    with transaction(con, **tables):
         for table in ("matches", "eval_ap", "evaluations"):
             con.execute(f"DELETE FROM {table} WHERE model = ?", [model])
-        con.register("_qmdb_match_rows", rows)
         if task == "detection":
             con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT ? AS model, *, NULL "
                         "FROM _qmdb_match_rows", [model])
-            con.register("_qmdb_ap_rows", ap)
             con.execute("INSERT INTO eval_ap SELECT ?, * FROM _qmdb_ap_rows", [model])
         else:
             con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT * FROM _qmdb_match_rows")
         con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [model, dataset, task, images, counts["labels"], counts["predictions"], seconds])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for name in ("_qmdb_match_rows", "_qmdb_ap_rows"):
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass
     install(con)
     if task == "classification":
         stats = dict(con.execute("SELECT 'accuracy', avg((outcome = 'TP')::DOUBLE) FROM matches "

@@ -9,8 +9,6 @@ and labels of the re-imported images that the source no longer has are removed.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +16,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InputError, QmdbError
+from ..errors import InputError
 from ..schema import add_columns
+from ..transaction import registered, transaction
 from .extras import sql_types
 from .files import relative_paths
 from .report import ImportReport
@@ -49,35 +48,6 @@ class DatasetBatch:
     image_extras: dict[str, pa.Array] = field(default_factory=dict)
     label_extras: dict[str, pa.Array] = field(default_factory=dict)
     notes: pa.Table | None = None
-
-
-@contextlib.contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN … COMMIT, or ROLLBACK on any exception (the database is left as it was)."""
-    try:
-        con.begin()
-    except duckdb.TransactionException:
-        raise QmdbError("an import runs in its own transaction; commit or roll back the open one first") from None
-    try:
-        yield con
-    except BaseException:
-        con.rollback()
-        raise
-    con.commit()
-
-
-@contextlib.contextmanager
-def registered(con: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
-    for name, table in tables.items():
-        con.register(name, table)
-    try:
-        yield
-    finally:
-        for name in tables:
-            try:
-                con.unregister(name)
-            except duckdb.TransactionException:  # aborted: the ROLLBACK that follows removes it
-                pass
 
 
 def conform(table: pa.Table, types: dict[str, pa.DataType], extras: dict[str, pa.Array]) -> pa.Table:

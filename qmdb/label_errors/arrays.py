@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ..transaction import transaction
 from ..errors import InputError
 
 
@@ -54,10 +55,7 @@ def load_classification(con: duckdb.DuckDBPyConnection, *, dataset: str, model: 
         "probs": prob_map,
     })
     classes = pa.table({"class_id": pa.array(np.arange(k), pa.int32()), "class": pa.array(list(names), pa.string())})
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.register("_qmdb_rows", rows)
-        con.register("_qmdb_classes", classes)
+    with transaction(con, _qmdb_rows=rows, _qmdb_classes=classes):
         con.execute("INSERT INTO datasets (name, root, format, task) VALUES (?, ?, 'arrays', 'classification')",
                     [dataset, root])
         con.execute("INSERT INTO classes (dataset, class_id, class) SELECT ?, class_id, class FROM _qmdb_classes",
@@ -79,11 +77,4 @@ def load_classification(con: duckdb.DuckDBPyConnection, *, dataset: str, model: 
             "JOIN images i ON i.dataset = ? AND i.path = r.path JOIN labels l USING (image_id) "
             "WHERE r.truth IS NOT NULL AND r.truth <> r.given",
             [noise, dataset])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("_qmdb_rows")
-        con.unregister("_qmdb_classes")
     return n

@@ -3,7 +3,6 @@
 import cv2
 import numpy as np
 
-import qmdb
 from qmdb.embeddings.builtin import BuiltinEmbedder, describe
 
 from .conftest import photographs

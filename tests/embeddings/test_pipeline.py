@@ -1,6 +1,5 @@
 """The embedding run: incremental, resumable, bad images as errors rows, box crops."""
 
-import numpy as np
 import pytest
 
 import qmdb

@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-import qmdb
-from qmdb.errors import QmdbError
 
 
 def _brute_force(con, image_id, k):

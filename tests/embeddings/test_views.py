@@ -1,7 +1,6 @@
 """The embed_* views: duplicates, uniqueness, class outliers — plain SQL over the tables."""
 
 import cv2
-import numpy as np
 import pytest
 
 import qmdb

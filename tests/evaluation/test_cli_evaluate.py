@@ -2,7 +2,6 @@
 
 import duckdb
 
-import qmdb
 from qmdb import schema
 from qmdb.cli import main
 from qmdb.evaluation.synthetic import detection_case

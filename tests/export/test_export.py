@@ -7,7 +7,6 @@ import pytest
 
 import qmdb
 from qmdb.cli import main
-from qmdb.importers import import_dataset
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "importers"))
 from conftest import coco_json, make_scenes  # noqa: E402

@@ -2,7 +2,6 @@
 
 import functools
 
-import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from cleanlab.count import compute_confident_joint
 from cleanlab.filter import find_label_issues
-from cleanlab.rank import order_label_issues
 
 import qmdb
 

@@ -2,7 +2,6 @@
 
 import shutil
 
-import duckdb
 import pytest
 from fastapi.testclient import TestClient
 

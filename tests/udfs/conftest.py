@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import cv2
+import duckdb
 import numpy as np
 import pytest
 import skimage.data

@@ -78,5 +78,5 @@ def write_predictions(con: duckdb.DuckDBPyConnection, batch: PredictionBatch) ->
         if report.removed:
             con.execute(f"DELETE FROM predictions WHERE prediction_id IN ({stale})", params)
         report.predictions = rows.num_rows
-        report.images = con.execute(f"SELECT count(DISTINCT key) FROM _qmdb_predictions").fetchall()[0][0]
+        report.images = con.execute("SELECT count(DISTINCT key) FROM _qmdb_predictions").fetchall()[0][0]
     return report
