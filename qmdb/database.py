@@ -49,4 +49,3 @@ def sidecar_dir(con: duckdb.DuckDBPyConnection) -> Path:
 
         return Path(tempfile.gettempdir()) / "qmdb-memory"
     return db.with_suffix(".qmdb")
-

@@ -19,37 +19,27 @@ OVERVIEW: tuple[tuple[str, str], ...] = (
 
 EXAMPLES: tuple[tuple[str, str], ...] = (
     ("Labels per class", "SELECT class, count(*) AS labels FROM labels GROUP BY 1 ORDER BY 1"),
-    ("Digit labels the classifier most confidently disagrees with, and whether they really were flipped", f"""
-SELECT i.path, l.class AS given, p.class AS predicted, round(p.score, 3) AS confidence,
+    ("Label errors: confident learning over the classifier's out-of-fold probabilities, checked against the truth", f"""
+SELECT e.path, e.class AS given, e.suggested_class, round(e.self_confidence, 4) AS self_confidence,
        t.true_class, t.noise
-FROM labels l
-JOIN images i USING (image_id)
-JOIN predictions p ON p.image_id = l.image_id AND p.model = '{classifier.MODEL}'
+FROM errors_classification(model_name := '{classifier.MODEL}') e
 LEFT JOIN label_truth t USING (label_id)
-WHERE i.dataset = '{spec.DIGITS_DATASET}' AND p.class <> l.class
-ORDER BY p.score DESC LIMIT 8"""),
-    ("Flipped digit labels per annotator (from label_truth)", f"""
-SELECT l.annotator, count(*) AS labels, count(t.noise) AS flipped,
-       round(count(t.noise) / count(*), 3) AS flip_rate
-FROM labels l JOIN images i USING (image_id) JOIN label_truth t USING (label_id)
-WHERE i.dataset = '{spec.DIGITS_DATASET}'
-GROUP BY 1 ORDER BY flip_rate DESC"""),
-    ("Detector recall (IoU >= 0.5, score >= 0.5, same class) by time of day, in plain SQL", f"""
-WITH found AS (
-  SELECT l.label_id, i.time_of_day,
-         bool_or(p.prediction_id IS NOT NULL
-                 AND (least(l.x + l.w, p.x + p.w) - greatest(l.x, p.x)) > 0
-                 AND (least(l.y + l.h, p.y + p.h) - greatest(l.y, p.y)) > 0
-                 AND (least(l.x + l.w, p.x + p.w) - greatest(l.x, p.x)) * (least(l.y + l.h, p.y + p.h) - greatest(l.y, p.y))
-                     / (l.w * l.h + p.w * p.h - (least(l.x + l.w, p.x + p.w) - greatest(l.x, p.x))
-                        * (least(l.y + l.h, p.y + p.h) - greatest(l.y, p.y))) >= 0.5) AS hit
-  FROM labels l JOIN images i USING (image_id)
-  LEFT JOIN predictions p ON p.image_id = l.image_id AND p.model = '{detector.MODEL}'
-                         AND p.class = l.class AND p.score >= 0.5
-  WHERE i.dataset = '{spec.SCENES_DATASET}'
-  GROUP BY ALL)
-SELECT time_of_day, count(*) AS labels, round(avg(hit::INT), 3) AS recall
-FROM found GROUP BY 1 ORDER BY recall DESC"""),
+ORDER BY e.rank LIMIT 8"""),
+    ("Label errors by annotator: how often a label's nearest neighbours (built-in embedder) disagree with it", """
+SELECT annotator, labels, suspect_labels, round(suspect_share, 3) AS suspect_share
+FROM errors_by_annotator(k_neighbors := 10) ORDER BY suspect_share DESC"""),
+    ("Evaluation: the detector, COCO's numbers (identical to pycocotools)", f"""
+SELECT model, round(ap, 3) AS ap, round(ap50, 3) AS ap50, round(ap_small, 3) AS ap_small,
+       round(ap_large, 3) AS ap_large, round(ar100, 3) AS ar100
+FROM eval_summary WHERE model = '{detector.MODEL}'"""),
+    ("Evaluation by slice: detector recall at IoU 0.5 by time of day (any metadata column is a slice)", f"""
+SELECT i.time_of_day, count(*) AS labels, round(avg((m.outcome = 'TP')::INT), 3) AS recall
+FROM matches m JOIN images i USING (image_id)
+WHERE m.model = '{detector.MODEL}' AND m.item_type = 'label' AND m.threshold = 0.5 AND NOT m.ignored
+GROUP BY 1 ORDER BY recall DESC"""),
+    ("Selection: the digits the classifier is least sure of, to label or review next", f"""
+SELECT path, round(1 - least_confidence, 3) AS top_probability, round(entropy, 3) AS entropy_bits
+FROM select_uncertain(model_name := '{classifier.MODEL}', limit_rows := 5)"""),
 )
 
 NEXT = (
@@ -69,7 +59,10 @@ def show(con: duckdb.DuckDBPyConnection, db_path: Path, elapsed: float) -> None:
     print("\nExample queries")
     for title, sql in EXAMPLES:
         print(f"\n-- {title}\n{sql.strip()}")
-        con.sql(sql).show(max_width=160)
+        try:
+            con.sql(sql).show(max_width=160)
+        except duckdb.CatalogException as error:
+            print(f"(not available yet: {str(error).splitlines()[0]}; run `qmdb demo` without --no-post)")
     print("\nTry next:")
     for command in NEXT:
         print("  " + command.format(db=db_path))

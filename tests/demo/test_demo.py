@@ -189,5 +189,5 @@ def test_cli_demo_prints_summary_and_examples(demo_db, tmp_path, capsys):
 
     assert main(["demo", "--db", str(tmp_path / "cli.duckdb"), "--data", str(data_dir(demo_db)), "--no-post"]) == 0
     out = capsys.readouterr().out
-    for expected in ("dataset_summary", "digits-logreg", "broken_empty.jpg", "flip_rate", "Try next", "Built"):
+    for expected in ("dataset_summary", "digits-logreg", "broken_empty.jpg", "suggested_class", "Try next", "Built"):
         assert expected in out
