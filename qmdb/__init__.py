@@ -11,6 +11,7 @@ from .embeddings import embed
 from .errors import InputError, QmdbError, ViewError
 from .evaluation import evaluate
 from .export import export_coco, export_yolo
+from .gallery import export_gallery
 from .importers import import_dataset, import_metadata, import_predictions
 from .label_errors import find_label_errors
 from .selection import coreset
@@ -27,6 +28,7 @@ __all__ = [
     "import_metadata",
     "export_coco",
     "export_yolo",
+    "export_gallery",
     "image_metric",
     "label_metric",
     "compute_metrics",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from qmdb import snapshots, views
 from qmdb.errors import ViewError
 
-from . import errors, images
+from . import errors, gallery, images
 from .auth import BearerAuth
 from .cache import PageCache
 from .connection import open_serving
@@ -231,6 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
         data = state.read(images.crop, settings.database, label_id, margin, size)
         return Response(data, media_type="image/jpeg")
 
+    app.include_router(gallery.router)
     if settings.allow_writes:
         from .writes import router
 

@@ -14,4 +14,6 @@ COMMANDS: tuple[str, ...] = (
     "embed",
     "evaluate",
     "demo",
+    "gallery",
+    "plot",
 )

@@ -1,0 +1,46 @@
+"""qmdb plot: draw a metric or model-performance plot to PNG, SVG or PDF (needs the 'plot' extra)."""
+
+import argparse
+
+from ..database import connect
+from ..errors import MissingExtra
+
+NAME = "plot"
+HELP = "draw a plot: histogram, scatter, by-metric, importance, confusion, pr (PNG/SVG/PDF; needs the 'plot' extra)"
+KINDS = ("histogram", "scatter", "by-metric", "importance", "confusion", "pr")
+OPTIONS = {  # option -> (the plots' parameter, type, help)
+    "--metric": ("metric", str, "histogram, by-metric: the metric (default brightness)"),
+    "--x": ("x", str, "scatter: metric on the x axis (default brightness)"),
+    "--y": ("y", str, "scatter: metric on the y axis (default sharpness)"),
+    "--by": ("by", str, "histogram, scatter: split, class or none (default split)"),
+    "--model": ("model", str, "by-metric, importance, confusion, pr: the model (default: the first evaluated)"),
+    "--bins": ("bins", int, "histogram (30), by-metric (4), importance (10): number of bins"),
+    "--iou-threshold": ("iou_threshold", float, "by-metric, confusion, pr: IoU threshold (default 0.5)"),
+    "--min-score": ("min_score", float, "by-metric (0.0), confusion (0.5): lowest prediction score counted"),
+    "--target": ("target", str, "importance: recall or precision (default recall)"),
+    "--top": ("top", int, "importance: metrics shown (default 15)"),
+}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("kind", choices=KINDS, help="which plot")
+    for option, (dest, kind, text) in OPTIONS.items():
+        parser.add_argument(option, dest=dest, type=kind, default=None, help=text)
+    parser.add_argument("--output", "-o", required=True, help="file to write: .png, .svg or .pdf")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from ..plots import PLOTS, draw
+    except ImportError as error:
+        raise MissingExtra("qmdb plot", "plot") from error
+    takes = {name for name, _, _ in PLOTS[args.kind].parameters}
+    given = {dest: getattr(args, dest) for dest, _, _ in OPTIONS.values() if getattr(args, dest) is not None}
+    ignored = sorted(set(given) - takes)
+    if ignored:
+        print(f"qmdb plot {args.kind}: ignoring {', '.join(ignored)} (it takes {', '.join(sorted(takes))})")
+    con = connect(args.database, read_only=True)
+    path = draw(con, args.kind, args.output, **{k: v for k, v in given.items() if k in takes})
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,63 @@
+"""Performance by a metric (the `eval_by_metric` view): recall and precision per bin, with Wilson intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from .. import views
+from ._common import PlotError, axis_label, figure, metric_scope, save
+
+
+def by_metric_data(con: duckdb.DuckDBPyConnection, metric: str, model: str | None = None, bins: int = 4,
+                   iou_threshold: float = 0.5, min_score: float = 0.0) -> list[dict]:
+    """The `eval_by_metric` rows (one per model and bin) as dicts, in model and bin order."""
+    metric_scope(con, metric)  # a clear error for an unknown metric
+    params = {"metric_name": metric, "bins": bins, "iou_threshold": iou_threshold, "min_score": min_score}
+    if model is not None:
+        params["model_name"] = model
+    rows = views.run(con, "eval_by_metric", **params).to_arrow_table().to_pylist()
+    if not rows:
+        raise PlotError(f"eval_by_metric has no rows for '{metric}'" + (f" and model '{model}'" if model else ""))
+    return rows
+
+
+def _bin_name(row: dict) -> str:
+    low, high = row["lower_edge"], row["upper_edge"]
+    if low is None:
+        return f"< {high:.3g}"
+    if high is None:
+        return f"≥ {low:.3g}"
+    return f"{low:.3g} – {high:.3g}"
+
+
+def plot_by_metric(con: duckdb.DuckDBPyConnection, metric: str, path: str | Path | None, model: str | None = None,
+                   bins: int = 4, iou_threshold: float = 0.5, min_score: float = 0.0,
+                   format: str | None = None) -> Path | bytes:
+    """Bars of recall (and precision, for image metrics) per bin of `metric`, one group per model."""
+    rows = by_metric_data(con, metric, model, bins, iou_threshold, min_score)
+    models = sorted({r["model"] for r in rows})
+    rates = ["recall"] + (["precision"] if rows[0]["scope"] == "image" else [])
+    fig = figure(7.5, 4.5)
+    ax = fig.add_subplot()
+    series = [(m, rate) for m in models for rate in rates]
+    width = 0.8 / len(series)
+    names: dict[int, str] = {}
+    for k, (m, rate) in enumerate(series):
+        mine = [r for r in rows if r["model"] == m]
+        x = np.array([r["bin"] for r in mine], dtype=float)
+        value = np.array([np.nan if r[rate] is None else r[rate] for r in mine], dtype=float)
+        low = np.array([np.nan if r[f"{rate}_low"] is None else r[f"{rate}_low"] for r in mine], dtype=float)
+        high = np.array([np.nan if r[f"{rate}_high"] is None else r[f"{rate}_high"] for r in mine], dtype=float)
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, value, width, label=f"{m}: {rate}",
+               yerr=np.vstack([value - low, high - value]), capsize=3)
+        names.update({int(r["bin"]): f"{_bin_name(r)}\n(n={r['labels']})" for r in mine})
+    ax.set_xticks(sorted(names), [names[b] for b in sorted(names)], fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(f"{axis_label(metric, rows[0]['scope'])} bin (n = labels in the bin)")
+    ax.set_ylabel("rate (0..1), Wilson 95% interval")
+    ax.set_title(f"Performance by {metric} (IoU ≥ {iou_threshold:g}, score ≥ {min_score:g})")
+    ax.legend(fontsize=8)
+    return save(fig, path, format)

@@ -1,0 +1,47 @@
+"""Metric importance (the `eval_metric_importance` view): mutual information of each metric with success."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from .. import views
+from ._common import PlotError, figure, pick_model, save
+
+
+def importance_data(con: duckdb.DuckDBPyConnection, model: str | None = None, target: str = "recall",
+                    top: int = 15, bins: int = 10) -> list[dict]:
+    """The view's rows for one model and target ('recall' or 'precision'), best `top` by rank."""
+    model = pick_model(con, model)
+    if target not in ("recall", "precision"):
+        raise PlotError(f"importance: target must be recall or precision, not '{target}'")
+    rows = (views.run(con, "eval_metric_importance", model_name=model, bins=bins)
+            .filter(f"target = '{target}'").order("rank, metric").limit(top).to_arrow_table().to_pylist())
+    if not rows:
+        raise PlotError(f"eval_metric_importance has no '{target}' rows for model '{model}'")
+    return rows
+
+
+def plot_importance(con: duckdb.DuckDBPyConnection, path: str | Path | None, model: str | None = None,
+                    target: str = "recall", top: int = 15, bins: int = 10, format: str | None = None) -> Path | bytes:
+    """Horizontal bars of mutual information (bits), most important metric on top, labelled with the
+    correlation's sign and the success rate in the metric's lowest and highest bin."""
+    rows = importance_data(con, model, target, top, bins)
+    model = rows[0]["model"]
+    fig = figure(7.5, 0.9 + 0.32 * len(rows))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))[::-1]
+    information = np.array([r["mutual_information"] for r in rows], dtype=float)
+    colours = ["tab:red" if (r["correlation"] or 0) < 0 else "tab:blue" for r in rows]
+    ax.barh(y, information, color=colours)
+    ax.set_yticks(y, [f"{r['metric']} ({r['scope']})" for r in rows], fontsize=8)
+    for yi, r, value in zip(y, rows, information):
+        ax.text(value, yi, f"  {target} {r['rate_lowest_bin']:.2f} → {r['rate_highest_bin']:.2f}",
+                va="center", fontsize=7)
+    ax.set_xlim(0, information.max() * 1.45 if information.max() > 0 else 1)
+    ax.set_xlabel(f"mutual information with success (bits)\nblue: {target} rises with the metric, red: falls; "
+                  f"text: {target} in the metric's lowest → highest bin", fontsize=9)
+    ax.set_title(f"Which metric matters for {target}: {model}")
+    return save(fig, path, format)

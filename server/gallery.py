@@ -1,0 +1,101 @@
+"""The gallery page (`GET /gallery`), its static files, the cards of one page of a view or query
+(`POST /gallery/items`), and plots as SVG (`GET /gallery/plots/{kind}.svg`).
+
+Queries take the same path as `/query` and `/views/{name}/rows` (safety check, timeout, row cap);
+the boxes of each card come from one trusted query over `labels` and `predictions`
+(`qmdb.gallery.annotate`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+
+from qmdb.errors import QmdbError
+from qmdb.gallery import annotate
+
+from .errors import ApiError
+from .execution import Query as Sql
+from .execution import dumps
+from .safety import check
+
+STATIC = Path(__file__).parent / "static"
+MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+router = APIRouter(tags=["gallery"])
+
+
+class ItemsRequest(BaseModel):
+    view: str | None = Field(None, description="a view's name (or give `sql`)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the view's parameters")
+    sql: str | None = Field(None, description="a read-only query (when no view is given)")
+    limit: int = Field(24, ge=1, le=500, description="cards per page")
+    offset: int = Field(0, ge=0, le=2**63 - 1)
+    min_score: float = Field(0.5, ge=0, le=1, description="draw predictions scoring at least this")
+    model: str | None = Field(None, description="draw only this model's predictions")
+
+
+@router.get("/gallery", summary="The gallery page (HTML)", response_class=FileResponse)
+def page() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/gallery/static/{name}", summary="The gallery's own JS and CSS", response_class=FileResponse)
+def static(name: str) -> FileResponse:
+    files = {p.name: p for p in STATIC.iterdir() if p.suffix in MEDIA}
+    if name not in files:
+        raise ApiError(404, f"no static file named '{name}'")
+    return FileResponse(files[name], media_type=MEDIA[files[name].suffix])
+
+
+@router.get("/gallery/config", summary="What the page needs: database name, writes allowed, plot kinds")
+def config(request: Request) -> dict:
+    state = request.app.state.qmdb
+    try:
+        from qmdb.plots import PLOTS
+
+        plots = {kind: plot.as_dict() for kind, plot in PLOTS.items()}
+    except ImportError:  # matplotlib is the 'plot' extra
+        plots = {}
+    return {"database": state.settings.database.name, "writable": state.settings.allow_writes, "plots": plots}
+
+
+@router.post("/gallery/items", summary="One page of a view or query, with each row's image and boxes")
+def items(request: Request, body: ItemsRequest) -> Response:
+    state = request.app.state.qmdb
+    if body.view:
+        query = Sql(*state.view(body.view).call_sql(body.params))
+    elif body.sql:
+        state.read(lambda cursor: check(body.sql, state.relations, cursor))
+        query = Sql(body.sql, None)
+    else:
+        raise ApiError(400, "give a view's name or a query (sql)")
+    result = state.runner.json_page(query, body.limit, body.offset)
+    names = [c["name"] for c in result["columns"]]
+    try:
+        result["items"] = state.read(lambda cursor: annotate(cursor, names, result["rows"],
+                                                             min_score=body.min_score, model=body.model))
+    except duckdb.Error as error:
+        raise ApiError(400, f"the result's image_id, label_id and prediction_id columns must hold integer ids: "
+                            f"{str(error).splitlines()[0]}") from None
+    return Response(dumps(result), media_type="application/json")
+
+
+@router.get("/gallery/plots/{kind}.svg", summary="A plot as SVG; its parameters are query parameters")
+def plot(request: Request, kind: str) -> Response:
+    state = request.app.state.qmdb
+    try:
+        from qmdb.plots import draw
+    except ImportError:
+        raise ApiError(501, "plots need matplotlib: pip install 'qmdb[plot]'") from None
+    given = dict(request.query_params)
+    try:
+        data = state.read(lambda cursor: draw(cursor, kind, None, "svg", **given))
+    except (QmdbError, ValueError, TypeError, duckdb.Error) as error:
+        raise ApiError(400, f"plot {kind}: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+    return Response(data, media_type="image/svg+xml")
