@@ -20,11 +20,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), help="open_clip: where to run (default: cuda if any)")
     parser.add_argument("--neighbors", type=int, metavar="K", help="materialize the K nearest neighbours of each item")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="'ray': run on Ray Data ($RAY_ADDRESS or a local Ray; pip install 'qmdb[ray]')")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..embeddings import embed
 
+    if args.engine == "ray":
+        from ..scale import embed_ray as embed
     con = connect(args.database)
     try:
         report = embed(con, args.model, weights=args.weights, name=args.name, labels=args.labels,

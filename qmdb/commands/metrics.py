@@ -19,13 +19,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk-size", type=int, default=64, help="images per chunk (one transaction each)")
     parser.add_argument("--force", action="store_true", help="recompute every value, not only missing or outdated ones")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="'ray': run on Ray Data ($RAY_ADDRESS or a local Ray; pip install 'qmdb[ray]')")
 
 
 def run(args: argparse.Namespace) -> int:
     con = connect(args.database)
     only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
-    report = compute_metrics(con, only=only, workers=args.workers, plugins=args.plugin,
-                             chunk_size=args.chunk_size, force=args.force, progress=not args.quiet)
+    if args.engine == "ray":
+        from ..scale import compute_metrics_ray
+
+        report = compute_metrics_ray(con, only=only, plugins=args.plugin, chunk_size=args.chunk_size,
+                                     force=args.force, progress=not args.quiet)
+    else:
+        report = compute_metrics(con, only=only, workers=args.workers, plugins=args.plugin,
+                                 chunk_size=args.chunk_size, force=args.force, progress=not args.quiet)
     print(report)
     con.close()
     return 0
