@@ -144,11 +144,13 @@ def create_app(settings: Settings) -> FastAPI:
         tokens = {settings.auth_token} | ({settings.write_token} if settings.write_token else set())
         app.add_middleware(BearerAuth, tokens=tokens)
 
-    @app.get("/", summary="What this server serves")
-    def info() -> dict:
+    @app.get("/", summary="What this server serves; a browser gets the gallery page")
+    def info(request: Request) -> Any:
+        if "text/html" in request.headers.get("accept", ""):
+            return gallery.page()
         return {"database": settings.database.name, "read_only": not settings.allow_writes,
                 "max_rows": settings.max_rows, "timeout_s": settings.timeout,
-                "formats": ["json", "arrow", "csv", "parquet"], "docs": "/docs"}
+                "formats": ["json", "arrow", "csv", "parquet"], "docs": "/docs", "gallery": "/gallery"}
 
     @app.get("/tables", summary="Tables with their columns and row counts")
     def tables() -> dict:

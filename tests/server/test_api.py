@@ -147,3 +147,9 @@ def test_cache_serves_repeats_but_never_volatile_answers(client, app):
 def test_non_finite_floats_are_json_null(client):
     response = client.post("/query", json={"sql": "SELECT 'nan'::DOUBLE AS a, 'inf'::DOUBLE AS b, 1.5 AS c"})
     assert response.status_code == 200 and response.json()["rows"] == [[None, None, 1.5]]
+
+
+def test_root_gives_json_to_clients_and_the_gallery_to_browsers(client):
+    assert client.get("/").json()["gallery"] == "/gallery"
+    page = client.get("/", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.headers["content-type"].startswith("text/html") and "/gallery/static/app.js" in page.text
