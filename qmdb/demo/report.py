@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import classifier, detector, spec
+from . import classifier, detector
 
 OVERVIEW: tuple[tuple[str, str], ...] = (
     ("Datasets (the dataset_summary view)", "SELECT * FROM dataset_summary"),

@@ -166,11 +166,17 @@ def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, 
             report.errors += len(errors)
             bar.update(len(rows))
     bar.close()
+    return finish(con, embedder.name, report, neighbors)
+
+
+def finish(con: duckdb.DuckDBPyConnection, model: str, report: EmbedReport, neighbors: int | None) -> EmbedReport:
+    """After new vectors: bring the model's index files up to date, materialize its neighbour
+    graph when asked, and install the views that needed the tables."""
     types = [t for (t,) in con.execute(
-        "SELECT DISTINCT item_type FROM embeddings WHERE model = ? ORDER BY 1", [embedder.name]).fetchall()]
+        "SELECT DISTINCT item_type FROM embeddings WHERE model = ? ORDER BY 1", [model]).fetchall()]
     for item_type in types:
-        report.indexes[item_type] = len(vector_index.ensure(con, embedder.name, item_type))
+        report.indexes[item_type] = len(vector_index.ensure(con, model, item_type))
         if neighbors:
-            report.neighbors += materialize(con, embedder.name, item_type, neighbors)
+            report.neighbors += materialize(con, model, item_type, neighbors)
     views.install(con)
     return report

@@ -26,13 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from .. import views
-from ..embeddings import index as vector_index
 from ..embeddings.base import Embedder
 from ..embeddings.decode import read_rgb
 from ..embeddings.models import get_embedder, record
-from ..embeddings.neighbors import materialize
-from ..embeddings.pipeline import WORK_SQL, EmbedReport, _items
+from ..embeddings.pipeline import WORK_SQL, EmbedReport, _items, finish
 from . import engine
 from .results import complete_files, groups, sql_list
 
@@ -200,14 +197,7 @@ def embed_ray(con: duckdb.DuckDBPyConnection, model: str = "builtin", *, weights
     finally:
         if started:
             ray.shutdown()
-    types = [t for (t,) in con.execute(
-        "SELECT DISTINCT item_type FROM embeddings WHERE model = ? ORDER BY 1", [embedder.name]).fetchall()]
-    for item_type in types:
-        report.indexes[item_type] = len(vector_index.ensure(con, embedder.name, item_type))
-        if neighbors:
-            report.neighbors += materialize(con, embedder.name, item_type, neighbors)
-    views.install(con)
-    return report
+    return finish(con, embedder.name, report, neighbors)
 
 
 def _slug(model: str) -> str:
