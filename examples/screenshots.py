@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -40,22 +38,6 @@ PLOTS = {  # file name -> (kind, parameters)
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1400,900", "--hide-scrollbars")
-
-
-def serve(db: Path):
-    import uvicorn
-
-    from qmdb.server import Settings, create_app
-
-    app = create_app(Settings(database=db))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return server, f"http://127.0.0.1:{port}"
 
 
 def browser():
@@ -86,24 +68,24 @@ def main() -> None:
     for name, (kind, given) in PLOTS.items():
         print("wrote", plots.draw(con, kind, args.out / name, **given))
     con.close()
+    from qmdb.server import Settings, create_app
+    from qmdb.server.background import serve_in_thread
     from selenium.webdriver.support.ui import WebDriverWait
 
-    server, url = serve(args.db)
-    driver, profile = browser()
-    try:
-        for name, (fragment, _) in PAGES.items():
-            driver.get("about:blank")
-            driver.get(f"{url}/gallery#{fragment}")
-            WebDriverWait(driver, 60).until(lambda d: d.execute_script(
-                "return document.body.dataset.ready === '1' && [...document.images].every(i => i.complete)"))
-            time.sleep(1.5)  # the SVG <image> thumbnails have no load event to wait for
-            driver.save_screenshot(str(args.out / name))
-            print("wrote", args.out / name)
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-        server.should_exit = True
-
+    with serve_in_thread(create_app(Settings(database=args.db))) as url:
+        driver, profile = browser()
+        try:
+            for name, (fragment, _) in PAGES.items():
+                driver.get("about:blank")
+                driver.get(f"{url}/gallery#{fragment}")
+                WebDriverWait(driver, 60).until(lambda d: d.execute_script(
+                    "return document.body.dataset.ready === '1' && [...document.images].every(i => i.complete)"))
+                time.sleep(1.5)  # the SVG <image> thumbnails have no load event to wait for
+                driver.save_screenshot(str(args.out / name))
+                print("wrote", args.out / name)
+        finally:
+            driver.quit()
+            shutil.rmtree(profile, ignore_errors=True)
 
 if __name__ == "__main__":
     main()

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -44,23 +41,13 @@ def review_con(review_db):
 def served(review_db):
     """http://127.0.0.1:PORT serving the copy with --allow-writes --token TOKEN, in a thread."""
     pytest.importorskip("fastapi")
-    import uvicorn
-
     from qmdb.server import Settings, create_app
+    from qmdb.server.background import serve_in_thread
 
     # the server opens the file read-write: no other connection of this process may hold it
     app = create_app(Settings(database=review_db, allow_writes=True, write_token=TOKEN, timeout=20.0))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url
     app.state.qmdb.con.close()
 
 
