@@ -4,15 +4,8 @@
 -- param: min_examples_per_class INTEGER = 1 -- a given class with this many labels or fewer is never pruned (cleanlab's min_examples_per_class)
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
-WITH items AS (        -- one row per (model, image-level label): the given class and the probabilities
-    SELECT p.model, l.label_id, l.image_id, l.class AS given, p.probs
-    FROM labels l
-    JOIN predictions p ON p.image_id = l.image_id
-    WHERE l.w IS NULL AND p.probs IS NOT NULL AND (model_name IS NULL OR p.model = model_name)
-),
-long AS (              -- one row per (model, label, class): p(class | image)
-    SELECT model, label_id, given, e.key AS k, e.value AS p
-    FROM (SELECT model, label_id, given, unnest(map_entries(probs)) AS e FROM items)
+WITH long AS (         -- one row per (model, label, class): p(class | image)
+    SELECT * FROM errors_label_probs(model_name := model_name)
 ),
 given_p AS (           -- labels whose class the model knows, with p(given class)
     SELECT model, label_id, given, p AS p_given FROM long WHERE k = given

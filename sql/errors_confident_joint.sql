@@ -1,15 +1,8 @@
 -- description: The confident joint of a classifier: estimated counts of labels given class i whose true class is j (calibrated to the given-label counts, rounded preserving row totals), the noise matrix behind errors_classification.
 -- param: model_name VARCHAR = NULL -- classifier whose predictions.probs to use; NULL: each classifier on its own
 -- needs: tables
-WITH items AS (        -- one row per (model, image-level label): the given class and the probabilities
-    SELECT p.model, l.label_id, l.image_id, l.class AS given, p.probs
-    FROM labels l
-    JOIN predictions p ON p.image_id = l.image_id
-    WHERE l.w IS NULL AND p.probs IS NOT NULL AND (model_name IS NULL OR p.model = model_name)
-),
-long AS (              -- one row per (model, label, class): p(class | image)
-    SELECT model, label_id, given, e.key AS k, e.value AS p
-    FROM (SELECT model, label_id, given, unnest(map_entries(probs)) AS e FROM items)
+WITH long AS (         -- one row per (model, label, class): p(class | image)
+    SELECT * FROM errors_label_probs(model_name := model_name)
 ),
 given_p AS (           -- labels whose class the model knows, with p(given class)
     SELECT model, label_id, given, p AS p_given FROM long WHERE k = given
