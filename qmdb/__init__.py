@@ -6,46 +6,44 @@
 [(0,)]
 """
 
-from .database import connect, register
-from .embeddings import embed
-from .errors import InputError, QmdbError, ViewError
-from .evaluation import evaluate
-from .export import export_coco, export_yolo
-from .gallery import export_gallery
-from .importers import import_dataset, import_metadata, import_predictions
-from .label_errors import find_label_errors
-from .selection import coreset
-from .server_entry import create_app
-from .snapshots import diff_snapshots, snapshot
-from .tags import tag
-from .udfs import compute_metrics, image_metric, label_metric
-from .views import run as run_view
-from .views import save as save_view
+from importlib import import_module
 
-__all__ = [
-    "import_dataset",
-    "import_predictions",
-    "import_metadata",
-    "export_coco",
-    "export_yolo",
-    "export_gallery",
-    "image_metric",
-    "label_metric",
-    "compute_metrics",
-    "connect",
-    "register",
-    "run_view",
-    "save_view",
-    "snapshot",
-    "diff_snapshots",
-    "tag",
-    "create_app",
-    "InputError",
-    "QmdbError",
-    "ViewError",
-    "find_label_errors",
-    "coreset",
-    "embed",
-    "evaluate",
-]
+# Public name → the module that defines it. Imported on first use, so that a worker process that only
+# computes metrics does not pay for the server, the evaluation or the embeddings.
+_EXPORTS = {
+    "connect": "database", "register": "database",
+    "embed": "embeddings",
+    "InputError": "errors", "QmdbError": "errors", "ViewError": "errors",
+    "evaluate": "evaluation",
+    "export_coco": "export", "export_yolo": "export",
+    "export_gallery": "gallery",
+    "import_dataset": "importers", "import_metadata": "importers", "import_predictions": "importers",
+    "find_label_errors": "label_errors",
+    "coreset": "selection",
+    "create_app": "server_entry",
+    "diff_snapshots": "snapshots", "snapshot": "snapshots",
+    "tag": "tags",
+    "compute_metrics": "udfs", "image_metric": "udfs", "label_metric": "udfs",
+}
+_RENAMED = {"run_view": ("views", "run"), "save_view": ("views", "save")}
+
+__all__ = sorted([*_EXPORTS, *_RENAMED])
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module, attribute = _EXPORTS[name], name
+    elif name in _RENAMED:
+        module, attribute = _RENAMED[name]
+    else:
+        raise AttributeError(f"module 'qmdb' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
 __version__ = "0.1.0"

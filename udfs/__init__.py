@@ -5,6 +5,14 @@ too); `compute_metrics` fills `image_metrics` and `label_metrics`.
 """
 
 from .registry import image_metric, label_metric, load_plugin, metrics
-from .runner import MetricsReport, compute_metrics
+
+
+def __getattr__(name: str):
+    if name in ("compute_metrics", "MetricsReport"):  # the runner (DuckDB, Arrow) is not needed in workers
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'qmdb.udfs' has no attribute {name!r}")
+
 
 __all__ = ["image_metric", "label_metric", "load_plugin", "metrics", "compute_metrics", "MetricsReport"]

@@ -41,18 +41,23 @@ class Boxes:
         """``values`` with the labels that have no box masked (stored as NULL)."""
         return np.ma.masked_array(values, mask=~self.has_box)
 
-    def pixel_bounds(self) -> np.ndarray:
-        """Integer ``x0, y0, x1, y1`` of the pixels each box covers, clipped to the image."""
-        x0 = np.clip(np.floor(self.x), 0, self.width)
-        y0 = np.clip(np.floor(self.y), 0, self.height)
-        x1 = np.clip(np.ceil(self.x + self.w), 0, self.width)
-        y1 = np.clip(np.ceil(self.y + self.h), 0, self.height)
+    def pixel_bounds(self, pixel_width: int | None = None, pixel_height: int | None = None) -> np.ndarray:
+        """Integer ``x0, y0, x1, y1`` of the pixels each box covers, clipped to the image; in the pixels
+        of an array of ``pixel_width`` × ``pixel_height`` when the image was analysed at a reduced scale."""
+        sx = 1.0 if pixel_width is None else pixel_width / self.width
+        sy = 1.0 if pixel_height is None else pixel_height / self.height
+        right, bottom = round(self.width * sx), round(self.height * sy)
+        x0 = np.clip(np.floor(self.x * sx), 0, right)
+        y0 = np.clip(np.floor(self.y * sy), 0, bottom)
+        x1 = np.clip(np.ceil((self.x + self.w) * sx), 0, right)
+        y1 = np.clip(np.ceil((self.y + self.h) * sy), 0, bottom)
         bounds = np.stack([x0, y0, x1, y1], axis=1)
         return np.where(np.isnan(bounds), 0, bounds).astype(np.int64)
 
     def crops(self, array: np.ndarray) -> Iterator[np.ndarray]:
-        """The part of ``array`` (H×W…) inside each box: views, empty for a box off the image."""
-        for x0, y0, x1, y1 in self.pixel_bounds():
+        """The part of ``array`` (H×W…, the image at full or reduced scale) inside each box: views,
+        empty for a box off the image."""
+        for x0, y0, x1, y1 in self.pixel_bounds(array.shape[1], array.shape[0]):
             yield array[y0:y1, x0:x1]
 
     def crop_stat(self, array: np.ndarray, statistic) -> np.ma.MaskedArray:

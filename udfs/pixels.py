@@ -1,4 +1,4 @@
-"""Decoding an image once, and the derived arrays its metrics share.
+"""Decoding an image once, at analysis resolution, and the derived arrays its metrics share.
 
 `decode` turns file bytes into an `Image` (8-bit BGR, EXIF orientation
 ignored so pixels match the stored width/height the boxes refer to); every
@@ -6,21 +6,36 @@ metric of that image and of its boxes then reads the same arrays. Derived
 arrays (grey levels, the grey histogram, the Laplacian, HSV, …) are computed on
 first use and cached on the object, so a metric never pays for them twice.
 
+Analysis resolution: a file whose longest side is at least twice
+`ANALYSIS_SIDE` is decoded at 1/2, 1/4 or 1/8 of its size, the smallest
+scale that keeps its longest side at or above `ANALYSIS_SIDE` (libjpeg's DCT
+scaling for a JPEG, which costs a fraction of a full decode; OpenCV's reduced
+decoding for other formats). `Image.width`/`height` stay the file's size and
+boxes stay in its pixels; `Image.bgr` holds the analysed pixels, and
+`Image.full_resolution` decodes the file again at full size for a metric that
+needs it.
+
 >>> import numpy as np
 >>> image = Image(np.full((4, 6, 3), 255, np.uint8))
 >>> image.width, image.height, round(image.gray_mean, 1)
 (6, 4, 255.0)
+>>> Image(np.zeros((270, 480, 3), np.uint8), size=(1920, 1080)).scale
+4.0
 """
 
 from __future__ import annotations
 
+import io
 from functools import cached_property
 from pathlib import Path
 
 import cv2
 import numpy as np
+import PIL.Image
 
 FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+ANALYSIS_SIDE = 512
+REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
 class DecodeError(Exception):
@@ -28,11 +43,27 @@ class DecodeError(Exception):
 
 
 class Image:
-    """A decoded image: ``bgr`` is H×W×3 uint8; the properties below are computed once."""
+    """A decoded image: ``bgr`` is the analysed pixels, H×W×3 uint8; ``width`` and ``height`` are the
+    file's size (``size``, when the pixels were decoded at a reduced scale); the properties below are
+    computed once."""
 
-    def __init__(self, bgr: np.ndarray):
+    def __init__(self, bgr: np.ndarray, size: tuple[int, int] | None = None, data: np.ndarray | None = None):
         self.bgr = bgr
-        self.height, self.width = bgr.shape[:2]
+        self.pixel_height, self.pixel_width = bgr.shape[:2]
+        self.width, self.height = size if size is not None else (self.pixel_width, self.pixel_height)
+        self._data = data
+
+    @property
+    def scale(self) -> float:
+        """File pixels per analysed pixel along the longest side (1.0 at full resolution)."""
+        return max(self.width, self.height) / max(self.pixel_width, self.pixel_height)
+
+    @cached_property
+    def full_resolution(self) -> Image:
+        """The same file decoded at its full size (a second decode, paid only by a metric that asks)."""
+        if self.scale == 1.0 or self._data is None:
+            return self
+        return Image(_imdecode(self._data, FLAGS))
 
     @cached_property
     def gray(self) -> np.ndarray:
@@ -99,7 +130,7 @@ class Image:
     def area_resize(self, size: int) -> np.ndarray:
         """The grey image averaged onto a size×size grid of equal boxes, fractional pixels weighted by
         the share they cover (OpenCV's INTER_AREA, unrounded), from the integral image: float64."""
-        h, w = self.height, self.width
+        h, w = self.pixel_height, self.pixel_width
         integral = cv2.integral(self.gray, sdepth=cv2.CV_32S if h * w * 255 < 2**31 else cv2.CV_64F)
 
         def along(values: np.ndarray, n: int, axis: int) -> np.ndarray:
@@ -134,21 +165,51 @@ def check_bytes(data: bytes | np.ndarray) -> None:
             raise DecodeError("truncated JPEG: no end-of-image marker after the last scan")
 
 
-def decode(data: bytes | np.ndarray) -> Image:
-    """Decode file bytes into an `Image`, or raise `DecodeError` saying why not."""
-    check_bytes(data)
-    buffer = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+def reduction(width: int, height: int, side: int | None = None) -> int:
+    """The analysis scale denominator (1, 2, 4 or 8) of an image of this size."""
+    side = ANALYSIS_SIDE if side is None else side
+    longest = max(width, height)
+    return max([1] + [s for s in REDUCED if side and longest // s >= side])
+
+
+def file_size(buffer: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from the file's header, or None where Pillow cannot read it."""
     try:
-        bgr = cv2.imdecode(buffer, FLAGS)
+        with PIL.Image.open(io.BytesIO(buffer)) as header:
+            return header.size
+    except Exception:  # any header Pillow cannot parse: decode at full size instead
+        return None
+
+
+def _imdecode(buffer: np.ndarray, flags: int) -> np.ndarray:
+    try:
+        bgr = cv2.imdecode(buffer, flags)
     except cv2.error as error:
         raise DecodeError(f"cannot decode: {str(error).strip().splitlines()[-1]}") from None
     if bgr is None:
         raise DecodeError("cannot decode: not an image, or a corrupt or unsupported one")
-    return Image(bgr)
+    return bgr
 
 
-def read(path: str | Path) -> Image:
-    """Read and decode one file."""
+def decode(data: bytes | np.ndarray, side: int | None = None) -> Image:
+    """Decode file bytes into an `Image` at analysis resolution (``side``: the longest side to keep,
+    default `ANALYSIS_SIDE`; 0 for full resolution), or raise `DecodeError` saying why not."""
+    check_bytes(data)
+    buffer = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+    size = file_size(buffer)
+    scale = reduction(*size, side) if size else 1
+    if scale == 1:
+        bgr = _imdecode(buffer, FLAGS)
+        return Image(bgr, (bgr.shape[1], bgr.shape[0]))
+    bgr = _imdecode(buffer, REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
+    if abs(bgr.shape[1] * scale - size[0]) >= scale or abs(bgr.shape[0] * scale - size[1]) >= scale:
+        bgr = _imdecode(buffer, FLAGS)  # the header's size disagrees with the pixels: trust the pixels
+        return Image(bgr, (bgr.shape[1], bgr.shape[0]))
+    return Image(bgr, size, buffer)
+
+
+def read(path: str | Path, side: int | None = None) -> Image:
+    """Read and decode one file at analysis resolution (see `decode`)."""
     try:
         data = np.fromfile(str(path), np.uint8)
     except FileNotFoundError:
@@ -157,4 +218,4 @@ def read(path: str | Path) -> Image:
         raise DecodeError("is a directory, not an image file") from None
     except OSError as error:
         raise DecodeError(f"cannot read: {error.strerror or error}") from None
-    return decode(data)
+    return decode(data, side)

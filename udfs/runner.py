@@ -127,8 +127,7 @@ def _column(values, sql_type: str) -> pa.Array:
         data = np.ma.getdata(values)
         if sql_type == "VARCHAR":
             return pa.array([None if m else str(v) for v, m in zip(data, mask)], arrow_type)
-        data = np.where(mask, 0, data).astype(arrow_type.to_pandas_dtype())
-        return pa.array(data, arrow_type, mask=mask)
+        return pa.array(np.where(mask, 0, data), mask=mask).cast(arrow_type)
     return pa.array(values, arrow_type, from_pandas=True)
 
 

@@ -25,10 +25,10 @@ def _axis(gray, vertical: bool) -> tuple[float, float]:
     return SPAN * cv2.sumElems(d)[0], cv2.sumElems(cv2.min(cv2.LUT(d, TIMES_SPAN), ds))[0]
 
 
-@image_metric(version=1, unit="0..1; higher = blurrier")
+@image_metric(version=2, unit="0..1; higher = blurrier")
 def blurriness(image):
     """Blur effect: the share of neighbour differences that survive re-blurring with a 9-pixel box, worse axis."""
-    if image.width < 2 or image.height < 2:
+    if image.pixel_width < 2 or image.pixel_height < 2:
         return None
     values = []
     for vertical in (True, False):

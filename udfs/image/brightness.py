@@ -3,7 +3,7 @@
 from ..registry import image_metric
 
 
-@image_metric(version=1, unit="0..1")
+@image_metric(version=2, unit="0..1")
 def brightness(image):
     """Mean luminance (ITU-R BT.601 grey level / 255): 0 = black, 1 = white."""
     return image.gray_stats[0] / 255.0

@@ -8,7 +8,7 @@ from ..pixels import mean_var
 from ..registry import image_metric
 
 
-@image_metric(version=1, unit="≥ 0; ~15 slightly, ~60 quite, > 100 extremely colourful")
+@image_metric(version=2, unit="≥ 0; ~15 slightly, ~60 quite, > 100 extremely colourful")
 def colorfulness(image):
     """Hasler–Süsstrunk colourfulness: σ_rgyb + 0.3·μ_rgyb of rg = R − G and yb = (R + G)/2 − B."""
     b, g, r = image.channels

@@ -5,7 +5,7 @@ import numpy as np
 from ..registry import image_metric
 
 
-@image_metric(version=1, unit="bits, 0..8", sql_name="image_entropy")
+@image_metric(version=2, unit="bits, 0..8", sql_name="image_entropy")
 def entropy(image):
     """Shannon entropy of the grey-level histogram, in bits (SQL function `image_entropy`)."""
     counts = image.gray_histogram

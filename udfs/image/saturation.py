@@ -5,7 +5,7 @@ import cv2
 from ..registry import image_metric
 
 
-@image_metric(version=1, unit="0..1")
+@image_metric(version=2, unit="0..1")
 def saturation(image):
     """Mean HSV saturation, (max − min) / max of R, G, B per pixel: 0 = grey, 1 = pure colours."""
     # a black pixel (max = 0) has chroma 0: dividing by max(V, 1) gives it 0 without a NaN

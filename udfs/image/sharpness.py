@@ -4,7 +4,7 @@ from ..pixels import mean_var
 from ..registry import image_metric
 
 
-@image_metric(version=1, unit="grey levels², ≥ 0; higher = sharper")
+@image_metric(version=2, unit="grey levels², ≥ 0; higher = sharper")
 def sharpness(image):
     """Variance of the 4-neighbour Laplacian of the luminance (Pech-Pacheco et al., 2000)."""
     return mean_var(image.laplacian)[1]
