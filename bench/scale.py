@@ -70,7 +70,7 @@ def main() -> None:
         rows.append(("metrics", report.images, t_local, t_ray, same))
         if not args.skip_embed:
             e_local, te_local = timed(qmdb.embed, local, progress=False)
-            e_ray, te_ray = timed(embed_ray, scaled, progress=False)
+            _, te_ray = timed(embed_ray, scaled, progress=False)
             same = local.sql(VECTORS).fetchall() == scaled.sql(VECTORS).fetchall()
             rows.append(("embed builtin-hog-v1", e_local.written["image"], te_local, te_ray, same))
         metric_bytes = bytes_per_row(local, "image_metrics", report.images)
@@ -80,8 +80,8 @@ def main() -> None:
         scaled.close()
 
     print(f"\n{args.images} JPEGs (640×480 to 1920×1080), {args.cpus} CPUs; Ray start-up {startup:.1f} s (not counted)\n")
-    print(f"| pass | images | local img/s | Ray img/s | Ray / local | same rows |")
-    print(f"|---|---:|---:|---:|---:|---|")
+    print("| pass | images | local img/s | Ray img/s | Ray / local | same rows |")
+    print("|---|---:|---:|---:|---:|---|")
     for name, n, a, b, same in rows:
         print(f"| {name} | {n} | {n / a:.1f} | {n / b:.1f} | {a / b:.2f}× | {'yes' if same else 'NO'} |")
     per_core = rows[0][1] / rows[0][2] / args.cpus

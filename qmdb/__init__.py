@@ -27,7 +27,7 @@ _EXPORTS = {
 }
 _RENAMED = {"run_view": ("views", "run"), "save_view": ("views", "save")}
 
-__all__ = sorted([*_EXPORTS, *_RENAMED])
+__all__ = [*_EXPORTS, *_RENAMED]  # noqa: PLE0605
 
 
 def __getattr__(name: str):

@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 import PIL.Image
 
+from ..uris import UnreadableError, read_bytes
+
 FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
 ANALYSIS_SIDE = 512
 REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -177,7 +179,7 @@ def file_size(buffer: np.ndarray) -> tuple[int, int] | None:
     try:
         with PIL.Image.open(io.BytesIO(buffer)) as header:
             return header.size
-    except Exception:  # any header Pillow cannot parse: decode at full size instead
+    except Exception:  # noqa: BLE001 - any header Pillow cannot parse: decode at full size instead
         return None
 
 
@@ -209,13 +211,9 @@ def decode(data: bytes | np.ndarray, side: int | None = None) -> Image:
 
 
 def read(path: str | Path, side: int | None = None) -> Image:
-    """Read and decode one file at analysis resolution (see `decode`)."""
+    """Read (a path or an object-store URI, see `qmdb.uris`) and decode one file at analysis resolution."""
     try:
-        data = np.fromfile(str(path), np.uint8)
-    except FileNotFoundError:
-        raise DecodeError("file not found") from None
-    except IsADirectoryError:
-        raise DecodeError("is a directory, not an image file") from None
-    except OSError as error:
-        raise DecodeError(f"cannot read: {error.strerror or error}") from None
+        data = read_bytes(path)
+    except UnreadableError as error:
+        raise DecodeError(str(error)) from None
     return decode(data, side)

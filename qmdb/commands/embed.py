@@ -22,18 +22,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="'ray': run on Ray Data ($RAY_ADDRESS or a local Ray; pip install 'qmdb[ray]')")
+    parser.add_argument("--manifest", metavar="FILE.parquet|FILE.csv",
+                        help="register the images this file names (column 'uri' or 'path'; optional 'image_id', "
+                             "'split') in dataset --dataset (default: the file's name), then embed")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..embeddings import embed
 
+    extra = {}
     if args.engine == "ray":
         from ..scale import embed_ray as embed
+
+        extra["manifest"] = args.manifest
     con = connect(args.database)
+    if args.manifest and args.engine != "ray":
+        from ..scale import register_manifest
+
+        args.dataset = register_manifest(con, args.manifest, args.dataset)[0]
     try:
         report = embed(con, args.model, weights=args.weights, name=args.name, labels=args.labels,
                        dataset=args.dataset, device=args.device, neighbors=args.neighbors,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, **extra)
     finally:
         con.close()
     print(report)

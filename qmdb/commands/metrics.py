@@ -3,6 +3,7 @@
 import argparse
 
 from ..database import connect
+from ..errors import QmdbError
 from ..udfs import compute_metrics
 
 NAME = "metrics"
@@ -21,17 +22,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="'ray': run on Ray Data ($RAY_ADDRESS or a local Ray; pip install 'qmdb[ray]')")
+    parser.add_argument("--manifest", metavar="FILE.parquet|FILE.csv",
+                        help="register the images this file names, then compute (column 'uri' or 'path': "
+                             "object-store URIs or paths; optional 'image_id', 'split')")
+    parser.add_argument("--dataset", help="with --manifest, the dataset its images go in (default: the manifest's "
+                                          "file name); with --engine ray alone, only this dataset's images")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine != "ray" and args.dataset and not args.manifest:
+        raise QmdbError("--dataset needs --manifest or --engine ray")
     con = connect(args.database)
     only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
     if args.engine == "ray":
         from ..scale import compute_metrics_ray
 
         report = compute_metrics_ray(con, only=only, plugins=args.plugin, chunk_size=args.chunk_size,
-                                     force=args.force, progress=not args.quiet)
+                                     force=args.force, progress=not args.quiet, manifest=args.manifest,
+                                     dataset=args.dataset)
     else:
+        if args.manifest:
+            from ..scale import register_manifest
+
+            register_manifest(con, args.manifest, args.dataset)
         report = compute_metrics(con, only=only, workers=args.workers, plugins=args.plugin,
                                  chunk_size=args.chunk_size, force=args.force, progress=not args.quiet)
     print(report)

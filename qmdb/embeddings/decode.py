@@ -7,13 +7,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..uris import UnreadableError, read_bytes
+
 
 def read_rgb(path: str | Path) -> tuple[np.ndarray | None, str | None]:
     """(H×W×3 uint8 RGB, None), or (None, why) for a missing or undecodable file."""
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as error:
-        return None, f"cannot read file: {error.strerror or error}"
+        data = read_bytes(path)
+    except UnreadableError as error:
+        return None, str(error)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         return None, "cannot decode image" if data.size else "empty file"

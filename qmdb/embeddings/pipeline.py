@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -22,6 +21,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from .. import views
+from ..uris import location
 from . import index as vector_index
 from .base import Embedder
 from .decode import crop, read_rgb
@@ -80,14 +80,14 @@ class EmbedReport:
 
 
 def _decode_chunk(pool: ThreadPoolExecutor, rows: list[dict]) -> list[tuple[np.ndarray | None, str | None]]:
-    return list(pool.map(lambda r: read_rgb(Path(r["root"]) / r["path"]), rows))
+    return list(pool.map(lambda r: read_rgb(location(r["root"], r["path"])), rows))
 
 
 def _items(rows: list[dict], decoded: list, model: str) -> tuple[list, list, list]:
     """Split a decoded chunk into (items to embed as (type, id), their pixels, error rows)."""
     items, pixels, errors = [], [], []
     for row, (image, why) in zip(rows, decoded):
-        path = str(Path(row["root"]) / row["path"])
+        path = location(row["root"], row["path"])
         if image is None:
             errors.append((row["dataset"], row["image_id"], path, f"{model}: unreadable image: {why}"))
             continue

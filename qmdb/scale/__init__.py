@@ -4,11 +4,15 @@
 `embed` run by Ray Data (`pip install 'qmdb[ray]'`): the work goes out as
 Parquet, Ray runs the local code in `map_batches`, and the Parquet it writes is
 loaded back into the project's tables, so every view works unchanged.
-`ShardedIndex` searches several usearch files as one index.
+Both take a user manifest (`manifest=`: a Parquet or CSV file of paths or
+object-store URIs, registered by `register_manifest`). `ShardedIndex` searches
+several usearch files as one index.
 """
 
 from .embeddings import embed_ray
+from .manifest import register as register_manifest
 from .metrics import compute_metrics_ray
 from .shards import ShardedIndex, shard_from_parquet, write_shards
 
-__all__ = ["compute_metrics_ray", "embed_ray", "ShardedIndex", "write_shards", "shard_from_parquet"]
+__all__ = ["ShardedIndex", "compute_metrics_ray", "embed_ray", "register_manifest", "shard_from_parquet",
+           "write_shards"]

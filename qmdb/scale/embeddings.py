@@ -1,17 +1,24 @@
-"""The embedding pass on Ray: the local pipeline's work list out as Parquet, an actor pool of embedders, results back.
+"""The embedding pass on Ray: the local pipeline's work list out as Parquet, embedders on Ray, results back.
 
 1. `export_manifest`: the local pipeline's own work query (`pipeline.WORK_SQL`:
    images, and with `labels` boxes, that lack a vector for the model, minus
    earlier errors) with each image's `sha256`, as Parquet files.
-2. `EmbedBatch` (a Ray actor: the model loads once per worker): decodes each
-   image once, crops its boxes and embeds them with the local pipeline's
-   `_items` and the model's `embed_images`. A result row is one vector
-   (`item_type`, `item_id`, `vector`) or one error (`message`), with its
-   image's id and `sha256`.
+2. `EmbedBatch`: decodes each image once, crops its boxes and embeds them with
+   the local pipeline's `_items` and the model's `embed_images`. A result row
+   is one vector (`item_type`, `item_id`, `vector`) or one error (`message`),
+   with its image's id and `sha256`. The model loads once per worker: on CPUs
+   `embed_batch` runs as Ray tasks in Ray's already running worker processes,
+   each keeping its `EmbedBatch`; on GPUs `EmbedBatch` is an actor pool, one
+   actor per GPU (by default Ray ends a GPU task's process after each task,
+   while starting an actor costs a process start, seconds per worker: see
+   `docs/scale.md`).
 3. `load_results`: inserts the vectors (`ON CONFLICT DO NOTHING`) and the error
    rows not already there, one transaction per group of files; rows whose image
    changed since (another `sha256`) are dropped. The usearch index files and
    the `neighbors` table are then brought up to date as by `qmdb embed`.
+
+Images named by URIs (a user manifest, `qmdb.scale.manifest`) are read by
+`fetch.readable`, then decoded by the same code as local files.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import math
 import shutil
 from pathlib import Path
 
+import cv2
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -30,10 +38,9 @@ from ..embeddings.base import Embedder
 from ..embeddings.decode import read_rgb
 from ..embeddings.models import get_embedder, record
 from ..embeddings.pipeline import WORK_SQL, EmbedReport, _items, finish
-from . import engine
+from . import engine, fetch
+from . import manifest as user_manifest
 from .results import complete_files, groups, sql_list
-
-IO_CPUS = 0.25  # what a Ray task that reads the manifest or writes results asks for
 
 RESULT_SCHEMA = pa.schema([
     ("image_id", pa.int64()), ("sha256", pa.string()), ("dataset", pa.string()), ("file", pa.string()),
@@ -71,9 +78,11 @@ class EmbedBatch:
     def __call__(self, batch: pa.Table) -> pa.Table:
         rows = batch.sort_by("image_id").to_pylist()
         model = self.embedder.name
+        files = [fetch.location(row["root"], row["path"]) for row in rows]
         owners, items, pixels, failed = [], [], [], []
-        for row in rows:  # one decode per image; its own vector and its boxes' crops
-            image = read_rgb(Path(row["root"]) / row["path"])
+        with fetch.readable(files) as (paths, unread):
+            decoded = [(None, why) if why else read_rgb(path) for path, why in zip(paths, unread)]
+        for row, image in zip(rows, decoded):  # one decode per image; its own vector and its boxes' crops
             mine, crops, errors = _items([row], [image], model)
             owners += [row] * len(mine)
             items += mine
@@ -91,7 +100,7 @@ class EmbedBatch:
             "image_id": pa.array([r["image_id"] for r in who], pa.int64()),
             "sha256": pa.array([r["sha256"] for r in who], pa.string()),
             "dataset": pa.array([r["dataset"] for r in who], pa.string()),
-            "file": pa.array([str(Path(r["root"]) / r["path"]) for r in who], pa.string()),
+            "file": pa.array([fetch.location(r["root"], r["path"]) for r in who], pa.string()),
             "model": pa.array([model] * len(who), pa.string()),
             "item_type": pa.array([t for t, _ in items] + [None] * n_errors, pa.string()),
             "item_id": pa.array([i for _, i in items] + [None] * n_errors, pa.int64()),
@@ -101,23 +110,40 @@ class EmbedBatch:
         }, schema=RESULT_SCHEMA)
 
 
+_EMBEDDERS: dict[tuple, EmbedBatch] = {}
+
+
+def embed_batch(batch: pa.Table, model: str, weights: str | None = None, device: str | None = None,
+                name: str | None = None) -> pa.Table:
+    """`EmbedBatch` as a Ray task: the embedder is loaded once per worker process and kept there."""
+    key = (model, weights, device, name)
+    if key not in _EMBEDDERS:
+        cv2.setNumThreads(1)  # one task per core: the parallelism is across tasks
+        _EMBEDDERS[key] = EmbedBatch(model, weights, device, name)
+    return _EMBEDDERS[key](batch)
+
+
 def run_on_ray(manifest: str | Path, results: str | Path, model: str, *, weights: str | None = None,
                device: str | None = None, name: str | None = None, actors: int = 2, batch_size: int = 256,
-               cpus_per_actor: float = 1.0, gpus_per_actor: float = 0) -> None:
-    """The Ray Data pipeline: read the manifest, `EmbedBatch` on a pool of `actors` actors, write Parquet.
+               cpus_per_actor: float = 1.0, gpus_per_actor: float = 0, actor_pool: bool | None = None) -> None:
+    """The Ray Data pipeline: read the manifest, embed with `actors` embedders at once, write Parquet.
 
-    Actors hold their CPUs for the whole run, while Ray Data's file listing asks for one CPU and reading
-    and writing (light: Parquet of paths and vectors) a quarter each; so the actors get the cluster's
-    CPUs less one between them (a scheduling share: each still runs as one busy process)."""
+    The embedders are an actor pool with ``actor_pool`` (default: when ``gpus_per_actor``), else Ray
+    tasks (see the module doc). They ask for ``cpus_per_actor`` each, while reading the manifest and
+    writing results (light: Parquet of paths and vectors) ask for a quarter each; a scheduling share:
+    each embedder runs as one busy process."""
     import ray.data
 
-    dataset = ray.data.read_parquet(str(manifest), num_cpus=IO_CPUS,  # one block per file: every worker gets work
-                                     override_num_blocks=max(1, len(list(Path(manifest).rglob("*.parquet")))))
-    dataset = dataset.map_batches(EmbedBatch, fn_constructor_kwargs={"model": model, "weights": weights,
-                                                                     "device": device, "name": name},
-                                  compute=ray.data.ActorPoolStrategy(size=actors), batch_size=batch_size,
-                                  batch_format="pyarrow", num_cpus=cpus_per_actor, num_gpus=gpus_per_actor)
-    dataset.write_parquet(str(results), ray_remote_args={"num_cpus": IO_CPUS})
+    kwargs = {"model": model, "weights": weights, "device": device, "name": name}
+    common = {"batch_size": batch_size, "batch_format": "pyarrow", "num_cpus": cpus_per_actor}
+    dataset = engine.read_manifest(manifest)
+    if actor_pool or (actor_pool is None and gpus_per_actor):
+        dataset = dataset.map_batches(EmbedBatch, fn_constructor_kwargs=kwargs, num_gpus=gpus_per_actor,
+                                      compute=ray.data.ActorPoolStrategy(size=actors), **common)
+    else:
+        dataset = dataset.map_batches(embed_batch, fn_kwargs=kwargs,
+                                      compute=ray.data.TaskPoolStrategy(size=actors), **common)
+    dataset.write_parquet(str(results), ray_remote_args={"num_cpus": engine.IO_CPUS})
 
 
 def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, model: str, *,
@@ -165,12 +191,16 @@ def embed_ray(con: duckdb.DuckDBPyConnection, model: str = "builtin", *, weights
               name: str | None = None, labels: bool = False, dataset: str | None = None,
               device: str | None = None, neighbors: int | None = None, batch_size: int = 256,
               actors: int | None = None, progress: bool = True, address: str | None = None,
-              num_cpus: int | None = None, where: str | Path | None = None) -> EmbedReport:
+              num_cpus: int | None = None, where: str | Path | None = None,
+              manifest: str | Path | None = None) -> EmbedReport:
     """`embed` on Ray: same vectors, same errors, same skipping; see the module doc.
 
     ``actors`` embedders run at once (default: one per CPU of the cluster; with ``device='cuda'``
-    each takes a GPU); ``address``, ``num_cpus`` and ``where`` as for `compute_metrics_ray`.
+    each takes a GPU); ``address``, ``num_cpus``, ``where``, ``manifest`` and ``dataset`` as for
+    `compute_metrics_ray`.
     """
+    if manifest is not None:
+        dataset, _ = user_manifest.register(con, manifest, dataset)
     embedder = get_embedder(model, weights, device=device, name=name)
     record(con, embedder)
     root = engine.work_dir(con, "embed", where) / _slug(embedder.name)
@@ -181,7 +211,7 @@ def embed_ray(con: duckdb.DuckDBPyConnection, model: str = "builtin", *, weights
     ray, started = engine.start(address, num_cpus, progress)
     try:
         cpus = engine.cluster_cpus(ray)
-        per_file = max(batch_size, math.ceil(_count_images(con) / (8 * cpus)))
+        per_file = max(batch_size, math.ceil(_count_images(con, dataset) / (8 * cpus)))
         todo = export_manifest(con, root / "manifest", embedder.name, labels=labels, dataset=dataset,
                                images_per_file=min(per_file, 64 * batch_size))
         if todo:
@@ -189,9 +219,9 @@ def embed_ray(con: duckdb.DuckDBPyConnection, model: str = "builtin", *, weights
             gpus = 1 if device == "cuda" else 0
             size = min(actors or (max(1, int(ray.cluster_resources().get("GPU", 0))) if gpus else cpus),
                        math.ceil(todo / batch_size))
+            share = min(1.0, max(cpus - 2 * engine.IO_CPUS, 0.5) / size)
             run_on_ray(root / "manifest", run, model, weights=weights, device=device, name=name, actors=size,
-                       batch_size=batch_size, cpus_per_actor=min(1.0, max(cpus - 1, 0.5) / size),
-                       gpus_per_actor=gpus)
+                       batch_size=batch_size, cpus_per_actor=share, gpus_per_actor=gpus)
             _add(report, load_results(con, run, embedder.name, progress=progress))
             engine.mark_loaded(run)
     finally:
@@ -204,8 +234,9 @@ def _slug(model: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in model)
 
 
-def _count_images(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT count(*) FROM images").fetchall()[0][0]
+def _count_images(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> int:
+    sql = "SELECT count(*) FROM images WHERE ? IS NULL OR dataset = ?"
+    return con.execute(sql, [dataset, dataset]).fetchall()[0][0]
 
 
 def _add(report: EmbedReport, more: EmbedReport) -> None:

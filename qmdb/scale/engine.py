@@ -15,18 +15,21 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..database import sidecar_dir
 from ..errors import MissingExtra
 
 LOADED = "_LOADED"
+IO_CPUS = 0.25  # what a Ray task that reads the manifest or writes results asks for
 
 
 def ray_module():
     """The `ray` module, or `MissingExtra` saying `pip install 'qmdb[ray]'`."""
     try:
         import ray
-        import ray.data  # noqa: F401  (Ray Data is the `data` extra of ray)
+        import ray.data
     except ImportError as error:
         raise MissingExtra("--engine ray", "ray") from error
     return ray
@@ -76,3 +79,19 @@ def pending_runs(root: Path) -> list[Path]:
 
 def mark_loaded(run: Path) -> None:
     (run / LOADED).write_text("loaded\n")
+
+
+def _read_files(batch: pa.Table) -> pa.Table:
+    return pa.concat_tables([pq.read_table(path) for path in batch["item"].to_pylist()])
+
+
+def read_manifest(folder: str | Path):
+    """The manifest's Parquet files as a Ray dataset of one block per file, each read by a worker.
+
+    (Ray Data's `read_parquet` reads small files in one task whatever `override_num_blocks`
+    says, which left all but one worker idle.)"""
+    import ray.data
+
+    files = sorted(str(path) for path in Path(folder).rglob("*.parquet"))
+    return ray.data.from_items(files, override_num_blocks=max(1, len(files))).map_batches(
+        _read_files, batch_size=1, batch_format="pyarrow", num_cpus=IO_CPUS)

@@ -14,6 +14,10 @@
    the local runner's own upsert. A row counts only if its image's `sha256` is
    still the one computed on, and only values at the current metric version.
    Loading a file twice changes nothing.
+
+Images named by URIs (a user manifest, `qmdb.scale.manifest`) are read by
+`fetch.readable` and then by the same local code; one that cannot be read is
+an error row naming the URI.
 """
 
 from __future__ import annotations
@@ -32,19 +36,22 @@ from tqdm.auto import tqdm
 from ..udfs import registry, tables, worker
 from ..udfs.registry import Metric
 from ..udfs.runner import STAGE, MetricsReport, _column, _select_work, _versions
-from . import engine
-from .embeddings import IO_CPUS
+from . import engine, fetch
+from . import manifest as user_manifest
 from .results import complete_files, groups, sql_list
 
 
 def export_manifest(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics: list[Metric], *,
-                    force: bool = False, images_per_file: int = 1024) -> int:
+                    force: bool = False, images_per_file: int = 1024, dataset: str | None = None) -> int:
     """Write the images that lack a metric (at its version) as Parquet files under `folder`
-    (replaced); returns how many images."""
+    (replaced), only `dataset`'s when given; returns how many images."""
     folder = Path(folder)
     image_metrics = [m for m in metrics if m.kind == "image"]
     label_metrics = [m for m in metrics if m.kind == "label"]
     todo = _select_work(con, image_metrics, label_metrics, force)
+    if dataset is not None:
+        con.execute("DELETE FROM qmdb_todo_images WHERE dataset <> ?", [dataset])
+        todo = con.execute("SELECT count(*) FROM qmdb_todo_images").fetchall()[0][0]
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     if todo:
@@ -111,7 +118,10 @@ def compute_batch(batch: pa.Table, metrics: list[Metric]) -> pa.Table:
         worker.init(metrics, threads=None)
     batch = batch.sort_by("image_id")
     task = _task(batch, metrics)
-    result = worker.run_chunk(task)
+    with fetch.readable(task["file"]) as (paths, why):
+        result = worker.run_chunk({**task, "file": paths})
+    unread = {int(i): w for i, w in zip(task["image_id"], why) if w}
+    result["errors"] = [(i, f, unread.get(i, m)) for i, f, m in result["errors"]]
     image_by_name = {m.name: m for m in metrics if m.kind == "image"}
     label_by_name = {m.name: m for m in metrics if m.kind == "label"}
     n = batch.num_rows
@@ -147,13 +157,9 @@ def _picked(task: dict, result: dict) -> np.ndarray:
 def run_on_ray(manifest: str | Path, results: str | Path, metrics: list[Metric], *, chunk_size: int = 64) -> None:
     """The Ray Data pipeline: read the manifest, `compute_batch` per chunk of images (Ray tasks), write
     Parquet. Runs wherever Ray is joined (this machine, or a cluster's driver)."""
-    import ray.data
-
-    dataset = ray.data.read_parquet(str(manifest), num_cpus=IO_CPUS,  # one block per file: every worker gets work
-                                     override_num_blocks=max(1, len(list(Path(manifest).rglob("*.parquet")))))
-    dataset = dataset.map_batches(compute_batch, fn_kwargs={"metrics": metrics}, batch_size=chunk_size,
-                                  batch_format="pyarrow", num_cpus=1)
-    dataset.write_parquet(str(results), ray_remote_args={"num_cpus": IO_CPUS})
+    dataset = engine.read_manifest(manifest).map_batches(compute_batch, fn_kwargs={"metrics": metrics},
+                                                         batch_size=chunk_size, batch_format="pyarrow", num_cpus=1)
+    dataset.write_parquet(str(results), ray_remote_args={"num_cpus": engine.IO_CPUS})
 
 
 def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics: list[Metric], *,
@@ -211,14 +217,19 @@ def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics: li
 def compute_metrics_ray(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = None,
                         plugins: list[str | Path] = (), chunk_size: int = 64, force: bool = False,
                         progress: bool = True, address: str | None = None, num_cpus: int | None = None,
-                        where: str | Path | None = None) -> MetricsReport:
+                        where: str | Path | None = None, manifest: str | Path | None = None,
+                        dataset: str | None = None) -> MetricsReport:
     """`compute_metrics` on Ray: same rows, same errors, same skipping; see the module doc.
 
     ``address`` joins a Ray cluster (default: $RAY_ADDRESS, else a local Ray with ``num_cpus``);
     ``where`` is the folder for the manifest and results (must be shared with the cluster's workers;
     default: beside the database). Results of an interrupted run are loaded first, then only what
-    is still missing is computed.
+    is still missing is computed. ``manifest`` (a Parquet or CSV file with a `uri` or `path` column,
+    see `qmdb.scale.manifest`) registers its images in dataset ``dataset`` (default: the file's
+    name) first; ``dataset`` restricts the run to that dataset's images.
     """
+    if manifest is not None:
+        dataset, _ = user_manifest.register(con, manifest, dataset)
     for plugin in plugins:
         registry.load_plugin(plugin)
     selected = registry.metrics(only=only)
@@ -230,9 +241,9 @@ def compute_metrics_ray(con: duckdb.DuckDBPyConnection, *, only: list[str] | Non
         engine.mark_loaded(run)
     ray, started = engine.start(address, num_cpus, progress)
     try:
-        per_file = max(chunk_size, math.ceil(_count_images(con) / (8 * engine.cluster_cpus(ray))))
+        per_file = max(chunk_size, math.ceil(_count_images(con, dataset) / (8 * engine.cluster_cpus(ray))))
         todo = export_manifest(con, root / "manifest", selected, force=force,
-                               images_per_file=min(per_file, 64 * chunk_size))
+                               images_per_file=min(per_file, 64 * chunk_size), dataset=dataset)
         if todo:
             run = engine.new_run_dir(root)
             run_on_ray(root / "manifest", run, selected, chunk_size=chunk_size)
@@ -249,8 +260,9 @@ def compute_metrics_ray(con: duckdb.DuckDBPyConnection, *, only: list[str] | Non
     return report
 
 
-def _count_images(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT count(*) FROM images").fetchall()[0][0]
+def _count_images(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> int:
+    sql = "SELECT count(*) FROM images WHERE ? IS NULL OR dataset = ?"
+    return con.execute(sql, [dataset, dataset]).fetchall()[0][0]
 
 
 def _add(report: MetricsReport, more: MetricsReport) -> None:

@@ -57,7 +57,7 @@ def test_broken_image_is_an_errors_row_and_is_not_retried(project):
     rows = con.sql("SELECT i.path, e.stage, e.message FROM errors e JOIN images i USING (image_id) "
                    "ORDER BY 1").fetchall()
     assert [(p, s) for p, s, _ in rows] == [("00003.png", "embed"), ("00004.png", "embed")]
-    assert "cannot decode" in rows[0][2] and "cannot read file" in rows[1][2]
+    assert "cannot decode" in rows[0][2] and "file not found" in rows[1][2]
     assert qmdb.embed(con, progress=False).errors == 0
     assert con.sql("SELECT count(*) FROM errors").fetchall() == [(2,)]
 

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import cv2
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -47,7 +48,7 @@ FILES = [f"photo{n}.png" for n in range(5)] + [f"photo{n}_dark.jpg" for n in ran
     [f"digit{n:02d}.png" for n in range(40)] + ["zero_byte.jpg", "truncated.jpg", "not_an_image.png", "missing.jpg"]
 
 
-def build(db: Path, root: Path) -> "duckdb.DuckDBPyConnection":
+def build(db: Path, root: Path) -> duckdb.DuckDBPyConnection:
     """A project over `root`: every file of FILES (with sha256), boxes on the photos and the digits."""
     con = qmdb.connect(db)
     con.execute("INSERT INTO datasets (name, root, format) VALUES ('demo', ?, 'folders')", [str(root)])
@@ -92,3 +93,28 @@ METRIC_TABLES = [
     "SELECT * EXCLUDE (versions), list_sort(map_entries(versions)) FROM label_metrics ORDER BY label_id",
     "SELECT dataset, image_id, file, stage, message FROM errors ORDER BY ALL",
 ]
+
+
+def uri_manifest(folder: Path, root: Path, name: str = "bucket.csv") -> Path:
+    """A user manifest naming every file of FILES by a file:// URI (missing.jpg does not exist), with ids."""
+    uris = [(root / f).resolve().as_uri() for f in FILES]
+    rows = pa.table({"uri": uris, "image_id": [1000 + n for n in range(len(FILES))]})
+    path = folder / name
+    if path.suffix == ".csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(rows, path)
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(rows, path)
+    return path
+
+
+BY_NAME = {
+    "metrics": "SELECT regexp_extract(i.path, '[^/]+$') AS name, m.* EXCLUDE (image_id, versions), "
+               "list_sort(map_entries(m.versions)) FROM image_metrics m JOIN images i USING (image_id) ORDER BY name",
+    "errors": "SELECT regexp_extract(file, '[^/]+$') AS name, stage, message FROM errors ORDER BY ALL",
+    "vectors": "SELECT regexp_extract(i.path, '[^/]+$') AS name, e.model, e.vector FROM embeddings e "
+               "JOIN images i ON e.item_type = 'image' AND e.item_id = i.image_id ORDER BY name",
+}

@@ -6,11 +6,10 @@ slices of it in this process, so CI (which does not install Ray) covers everythi
 
 import pyarrow.dataset as pds
 import pyarrow.parquet as pq
-import pytest
+from qmdb.udfs import registry
 
 import qmdb
 from qmdb.scale import metrics as scale_metrics
-from qmdb.udfs import registry
 
 from .conftest import FILES, METRIC_TABLES, table
 
@@ -44,7 +43,7 @@ def test_manifest_has_one_row_per_image_to_do_with_its_hash_needs_and_boxes(pair
 def test_results_equal_the_local_runner_row_for_row(pair, tmp_path):
     local, con = pair
     expected = qmdb.compute_metrics(local, workers=0, progress=False)
-    todo, out, selected = _run_without_ray(con, tmp_path)
+    _, out, selected = _run_without_ray(con, tmp_path)
     report = scale_metrics.load_results(con, out, selected, progress=False)
     assert (report.images, report.labels, report.errors) == (expected.images, expected.labels, expected.errors)
     for sql in METRIC_TABLES:
@@ -84,7 +83,7 @@ def test_a_changed_file_or_metric_version_is_not_loaded_and_is_selected_again(pa
 def test_half_written_result_files_are_skipped(pair, tmp_path):
     _, con = pair
     _, out, selected = _run_without_ray(con, tmp_path)
-    first = sorted(out.glob("*.parquet"))[0]
+    first = min(out.glob("*.parquet"))
     first.write_bytes(first.read_bytes()[:100])                           # killed while writing
     report = scale_metrics.load_results(con, out, selected, progress=False)
     assert report.images == len(FILES) - 7
