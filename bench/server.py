@@ -3,21 +3,25 @@
 Bounded load from localhost only: a fixed number of requests and a time limit per phase.
 
 1. Requests/s and p50/p99 latency of a small saved view (one digit class, 20 rows, a join of
-   images and labels) with 1 and 2 server workers (with the read-only page cache, and with it
-   off so every request runs DuckDB), and the same canned query served by Datasette from the
-   same tables exported to SQLite.
+   images and labels) with 1 and 2 server workers, with the read-only page cache and with it off
+   (every request runs DuckDB), and the same canned query served by Datasette from the same
+   tables exported to SQLite. The load comes from ApacheBench (`ab`, C, one thread) when it is
+   installed, so the client takes little of the CPU the servers need; otherwise from a Python
+   client (threads, keep-alive). The table names the client.
 2. Server memory (RSS, all processes) while streaming a 10,000,000-row result as Arrow and
    as CSV, sampled every 20 ms, against the size of what was streamed.
 
 Data: the 1,797 real images of sklearn's digits (path, size, true class as the label).
 
-    python bench/server.py [--requests 4000] [--seconds 20] [--clients 16] [--rows 10000000]
+    python bench/server.py [--requests 4000] [--seconds 20] [--clients 16] [--rows 10000000] [--client ab|python]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -108,8 +112,8 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def load(port: int, paths: list[str], requests: int, seconds: float, clients: int) -> dict:
-    """`requests` GETs spread over `clients` keep-alive connections, stopped at `seconds`."""
+def load_python(port: int, path: str, requests: int, seconds: float, clients: int) -> dict:
+    """`requests` GETs of `path` spread over `clients` keep-alive connections (threads), stopped at `seconds`."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -119,11 +123,11 @@ def load(port: int, paths: list[str], requests: int, seconds: float, clients: in
     def client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine = []
-        for i in counter:
+        for _ in counter:
             if time.perf_counter() > stop_at:
                 break
             began = time.perf_counter()
-            connection.request("GET", paths[i % len(paths)])
+            connection.request("GET", path)
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - began)
@@ -141,8 +145,33 @@ def load(port: int, paths: list[str], requests: int, seconds: float, clients: in
         thread.join()
     elapsed = time.perf_counter() - began
     ms = sorted(x * 1000 for x in latencies)
-    return {"requests": len(ms), "errors": errors[0], "req_s": len(ms) / elapsed,
+    return {"requests": len(ms), "errors": errors[0], "keep_alive": len(ms), "req_s": len(ms) / elapsed,
             "p50_ms": statistics.median(ms), "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
+
+
+AB_FIELDS = {"Complete requests": "requests", "Failed requests": "failed", "Non-2xx responses": "non_2xx",
+             "Keep-Alive requests": "keep_alive", "Requests per second": "req_s"}
+
+
+def load_ab(port: int, path: str, requests: int, seconds: float, clients: int) -> dict:
+    """The same load from ApacheBench: `clients` concurrent connections, asking for keep-alive (`-k`).
+
+    ab speaks HTTP/1.0, and uvicorn (so both servers here) closes an HTTP/1.0 connection after each
+    response: `keep_alive` counts the requests that reused a connection.
+    """
+    with tempfile.NamedTemporaryFile(suffix=".csv") as percentiles:
+        run = subprocess.run(["ab", "-k", "-q", "-r", "-c", str(clients), "-t", f"{seconds:g}", "-n", str(requests),
+                              "-e", percentiles.name, f"http://127.0.0.1:{port}{path}"],
+                             capture_output=True, text=True, check=True)
+        ms = dict(line.split(",") for line in Path(percentiles.name).read_text().splitlines()[1:])
+    found = {AB_FIELDS[key.strip()]: float(value.split()[0])
+             for key, _, value in (line.partition(":") for line in run.stdout.splitlines()) if key.strip() in AB_FIELDS}
+    return {"requests": int(found["requests"]), "errors": int(found.get("failed", 0) + found.get("non_2xx", 0)),
+            "keep_alive": int(found.get("keep_alive", 0)), "req_s": found["req_s"],
+            "p50_ms": float(ms["50"]), "p99_ms": float(ms["99"])}
+
+
+CLIENTS = {"ab": ("ApacheBench (ab -k)", load_ab), "python": ("Python threads, keep-alive", load_python)}
 
 
 def tree_rss(pid: int) -> int:
@@ -181,60 +210,106 @@ def stream(port: int, pid: int, fmt: str, rows: int) -> dict:
             "rss_before_mb": samples[0] / 2**20, "rss_peak_mb": max(samples) / 2**20}
 
 
+def holders(pid: int, database: Path) -> int:
+    """How many processes of the server's tree have the database file open."""
+    try:
+        tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    target = str(database.resolve())
+    count = 0
+    for process in tree:
+        try:
+            count += any(f.path == target for f in process.open_files())
+        except psutil.Error:
+            pass
+    return count
+
+
+def serve_qmdb(db: Path, workers: int, cache: int, rows: int) -> tuple[subprocess.Popen, int]:
+    """`qmdb serve` on a free port, returned once all `workers` processes hold their read-only connection."""
+    port = free_port()
+    server = start([sys.executable, "-m", "qmdb.cli", "serve", str(db), "--port", str(port),
+                    "--workers", str(workers), "--max-rows", str(rows), "--timeout", "600",
+                    "--cache-entries", str(cache)], port, "/views")
+    deadline = time.time() + 60
+    while holders(server.pid, db) < workers and time.time() < deadline:
+        time.sleep(0.2)
+    return server, port
+
+
+def http_stack() -> str:
+    """The HTTP parser and event loop uvicorn picks in this environment (both servers run on uvicorn)."""
+    parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"uvicorn {importlib.metadata.version('uvicorn')} with {parser} + {loop}"
+
+
+def datasette_version() -> str:
+    run = subprocess.run(["datasette", "--version"], check=False, capture_output=True, text=True)
+    return run.stdout.split()[-1] if run.returncode == 0 and run.stdout.split() else "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000, help="requests per load phase")
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit per load phase")
-    parser.add_argument("--clients", type=int, default=16, help="parallel keep-alive connections")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the streamed result")
+    parser.add_argument("--client", choices=tuple(CLIENTS), default="ab" if shutil.which("ab") else "python",
+                        help="load generator (default: ab when installed)")
     parser.add_argument("--no-datasette", action="store_true")
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming phase")
     args = parser.parse_args()
+    client_name, load = CLIENTS[args.client]
     folder = Path(tempfile.mkdtemp(prefix="qmdb-bench-"))
     try:
         db, lite = build(folder)
-        paths_qmdb = [f"/views/digits_of_class/rows?digit={d}" for d in range(10)]
-        paths_ds = [f"/bench/digits_of_class.json?digit={d}&_shape=array" for d in range(10)]
+        path_qmdb = "/views/digits_of_class/rows?digit=3"
+        path_ds = "/bench/digits_of_class.json?digit=3&_shape=array"
         results = []
         streams = []
-        for workers, cache in ((1, 1024), (1, 0), (2, 1024)):
-            port = free_port()
-            server = start([sys.executable, "-m", "qmdb.cli", "serve", str(db), "--port", str(port),
-                            "--workers", str(workers), "--max-rows", str(args.rows), "--timeout", "600",
-                            "--cache-entries", str(cache)], port, "/views")
+        for workers, cache in ((1, 1024), (1, 0), (2, 1024), (2, 0)):
+            server, port = serve_qmdb(db, workers, cache, args.rows)
             try:
-                load(port, paths_qmdb, 200, 10, args.clients)  # warm up
-                name = f"qmdb serve, {workers} worker{'s' * (workers > 1)}, " + ("page cache" if cache else "no cache")
-                results.append((name, load(port, paths_qmdb, args.requests, args.seconds, args.clients)))
+                held = holders(server.pid, db)
+                load(port, path_qmdb, 200, 10, args.clients)  # warm up
+                name = (f"qmdb serve, {workers} worker{'s' * (workers > 1)} ({held} holding the file), "
+                        + ("page cache" if cache else "no cache"))
+                results.append((name, load(port, path_qmdb, args.requests, args.seconds, args.clients),
+                                os.getloadavg()[0]))
                 if workers == 1 and cache and not args.no_stream:
                     streams = [(fmt, stream(port, server.pid, fmt, args.rows)) for fmt in ("arrow", "csv")]
             finally:
                 stop(server)
         if not args.no_datasette and shutil.which("datasette"):
-            for workers in (1,):
-                port = free_port()
-                server = start(["datasette", "serve", str(lite), "-p", str(port), "-m", str(folder / "metadata.json"),
-                                "--setting", "num_sql_threads", "3"], port, paths_ds[0])
-                try:
-                    load(port, paths_ds, 200, 10, args.clients)
-                    results.append(("Datasette 0.x (SQLite), 1 process", load(port, paths_ds, args.requests, args.seconds, args.clients)))
-                finally:
-                    stop(server)
-        print(f"\nSmall saved view (20 rows), {args.clients} keep-alive clients, up to {args.requests} requests "
-              f"or {args.seconds:g} s per row; cpu cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n")
+            port = free_port()
+            server = start(["datasette", "serve", str(lite), "-p", str(port), "-m", str(folder / "metadata.json"),
+                            "--setting", "num_sql_threads", "3"], port, path_ds)
+            try:
+                load(port, path_ds, 200, 10, args.clients)
+                results.append((f"Datasette {datasette_version()} (SQLite), 1 process",
+                                load(port, path_ds, args.requests, args.seconds, args.clients), os.getloadavg()[0]))
+            finally:
+                stop(server)
+        print(f"\nSmall saved view (20 rows), client: {client_name}, {args.clients} concurrent connections, "
+              f"up to {args.requests} requests or {args.seconds:g} s per row; servers: {http_stack()}; "
+              f"cpu cores: {os.cpu_count()}\n")
         base = results[-1][1]["req_s"] if results[-1][0].startswith("Datasette") else None
-        print("| server | requests | errors | req/s | p50 ms | p99 ms |" + (" vs Datasette |" if base else ""))
-        print("|---|---|---|---|---|---|" + ("---|" if base else ""))
-        for name, r in results:
+        print("| server | requests | errors | kept alive | req/s | p50 ms | p99 ms | load avg |"
+              + (" vs Datasette |" if base else ""))
+        print("|---|---|---|---|---|---|---|---|" + ("---|" if base else ""))
+        for name, r, load_average in results:
             ratio = f" {r['req_s'] / base:.2f}x |" if base else ""
-            print(f"| {name} | {r['requests']} | {r['errors']} | {r['req_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |{ratio}")
+            print(f"| {name} | {r['requests']} | {r['errors']} | {r['keep_alive']} | {r['req_s']:.0f} | "
+                  f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {load_average:.1f} |{ratio}")
         print(f"\nStreaming {args.rows:,} rows (3 columns) from one worker\n")
-        print("| format | status | MB sent | seconds | MB/s | server RSS before MB | peak MB | peak / MB sent |")
+        print("| format | status | MB sent | seconds | MB/s | server RSS before MB | peak MB | rise MB |")
         print("|---|---|---|---|---|---|---|---|")
         for fmt, s in streams:
             sent = s["bytes"] / 2**20
             print(f"| {fmt} | {s['status']} | {sent:.0f} | {s['seconds']:.1f} | {sent / s['seconds']:.0f} | "
-                  f"{s['rss_before_mb']:.0f} | {s['rss_peak_mb']:.0f} | {s['rss_peak_mb'] / sent:.2f} |")
+                  f"{s['rss_before_mb']:.0f} | {s['rss_peak_mb']:.0f} | {s['rss_peak_mb'] - s['rss_before_mb']:.0f} |")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0

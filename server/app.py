@@ -1,7 +1,10 @@
 """The FastAPI app: read endpoints for tables, views, queries, snapshots and images.
 
-Every request gets its own DuckDB cursor of one locked-down serving connection
-(`connection.open_serving`), so requests run in parallel and share no state.
+Every request that runs SQL gets its own DuckDB cursor of one locked-down serving
+connection (`connection.open_serving`), so requests run in parallel and share no
+state. The view and query endpoints are coroutines: a page already in the cache
+(and, for a client's SQL, a text that already passed the safety check) is answered
+on the event loop; anything that runs DuckDB goes to the thread pool.
 Write endpoints (`writes.py`) are mounted only when the settings allow writes.
 """
 
@@ -14,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from qmdb import snapshots, views
 from qmdb.errors import ViewError
@@ -25,7 +29,7 @@ from .connection import open_serving
 from .execution import Query as Sql
 from .execution import Runner, dumps
 from .formats import FORMATS
-from .safety import check, relation_names
+from .safety import Checker, relation_names
 from .settings import Settings
 
 FormatName = Literal["json", "arrow", "csv", "parquet"]
@@ -50,7 +54,7 @@ class ViewRequest(BaseModel):
 
 
 class State:
-    """What the endpoints share: the connection's runner and the names a query may read."""
+    """What the endpoints share: the connection's runner, the safety checker and the page cache."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -64,7 +68,7 @@ class State:
         """Re-read what only a write can change: the relation names and the views."""
         cursor = self.runner.cursor()
         try:
-            self.relations = relation_names(cursor)
+            self.checker = Checker(relation_names(cursor))
             self.views = {v.name: v for v in views.list_views(cursor)}
             self.cache.learn(dict(cursor.execute(
                 "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal UNION ALL "
@@ -73,29 +77,55 @@ class State:
         finally:
             cursor.close()
 
+    @property
+    def relations(self) -> frozenset[str]:
+        return self.checker.relations
+
+    def check(self, sql: str) -> str:
+        """`sql` when it is one read-only query of this database (the verdict is remembered), else UnsafeQuery."""
+        checker = self.checker
+        return sql if checker.passed(sql) else self.read(lambda cursor: checker.check(sql, cursor))
+
     def view(self, name: str) -> views.View:
         if name not in self.views:
             raise ViewError(f"no view named '{name}'; known views: {', '.join(self.views) or 'none'}")
         return self.views[name]
 
-    def run_view(self, name: str, params: dict, fmt: str, limit: int | None, offset: int) -> Response:
+    async def run_view(self, name: str, params: dict, fmt: str, limit: int | None, offset: int) -> Response:
         view = self.view(name)
         body = "random()" if view.needs_qmdb else view.sql  # a Python function's answer is never cached
-        return self.respond(Sql(*view.call_sql(params)), fmt, limit, offset, body)
+        return await self.answer(Sql(*view.call_sql(params)), fmt, limit, offset, body)
+
+    def cached(self, query: Sql, fmt: str, limit: int | None, offset: int, *depends_on: str) -> Response | None:
+        """The cached JSON page of this request, if there is one: no DuckDB, cheap enough for the event loop."""
+        key = self._key(query, fmt, limit, offset, depends_on)
+        page = self.cache.get(key) if key else None
+        return None if page is None else Response(page, media_type="application/json")
 
     def respond(self, query: Sql, fmt: str, limit: int | None, offset: int, *depends_on: str) -> Response:
-        """The answer in `fmt`; JSON pages of deterministic queries come from the cache when they can."""
+        """The answer in `fmt` (runs DuckDB: call it in a worker thread); JSON pages of deterministic queries are cached."""
         if fmt == "json":
-            cacheable = self.cache.entries and self.cache.cacheable(query.sql, *depends_on)
-            key = PageCache.key(query.sql, query.params, limit, offset) if cacheable else None
-            page = self.cache.get(key) if cacheable else None
+            key = self._key(query, fmt, limit, offset, depends_on)
+            page = self.cache.get(key) if key else None
             if page is None:
                 page = dumps(self.runner.json_page(query, limit, offset))
-                if cacheable:
+                if key:
                     self.cache.put(key, page)
             return Response(page, media_type="application/json")
         chunks, headers = self.runner.stream(query, fmt)
         return StreamingResponse(chunks, media_type=FORMATS[fmt].media_type, headers=headers)
+
+    async def answer(self, query: Sql, fmt: str, limit: int | None, offset: int, *depends_on: str) -> Response:
+        """`respond`, from the cache on the event loop when it can, else in a worker thread."""
+        page = self.cached(query, fmt, limit, offset, *depends_on)
+        if page is not None:
+            return page
+        return await run_in_threadpool(self.respond, query, fmt, limit, offset, *depends_on)
+
+    def _key(self, query: Sql, fmt: str, limit: int | None, offset: int, depends_on: tuple[str, ...]) -> tuple | None:
+        if fmt != "json" or not self.cache.entries or not self.cache.cacheable(query.sql, *depends_on):
+            return None
+        return PageCache.key(query.sql, query.params, limit, offset)
 
     def read(self, function, *args):
         """Run `function(cursor, *args)` on a fresh cursor and close it."""
@@ -165,36 +195,44 @@ def create_app(settings: Settings) -> FastAPI:
         return _view_info(state.view(name), with_sql=True)
 
     @app.get("/views/{name}/rows", summary="Run a view; its parameters are query parameters (?min_score=0.5)")
-    def run_view(request: Request, name: str, format: FormatName = "json",
-                 limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-                 offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+    async def run_view(request: Request, name: str, format: FormatName = "json",
+                       limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                       offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         params = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        return state.run_view(name, params, format, limit, offset)
+        return await state.run_view(name, params, format, limit, offset)
 
     @app.post("/views/{name}/rows", summary="Run a view with parameters in a JSON body")
-    def run_view_post(name: str, body: ViewRequest) -> Response:
-        return state.run_view(name, body.params, body.format, body.limit, body.offset)
+    async def run_view_post(name: str, body: ViewRequest) -> Response:
+        return await state.run_view(name, body.params, body.format, body.limit, body.offset)
 
-    def run_sql(sql: str, params, fmt: str, limit: int | None, offset: int) -> Response:
-        state.read(lambda cursor: check(sql, state.relations, cursor))
-        return state.respond(Sql(sql, params), fmt, limit, offset)
+    async def run_sql(sql: str, params, fmt: str, limit: int | None, offset: int) -> Response:
+        query = Sql(sql, params)
+        page = state.cached(query, fmt, limit, offset) if state.checker.passed(sql) else None
+        if page is not None:
+            return page
+
+        def checked_answer() -> Response:
+            state.check(sql)
+            return state.respond(query, fmt, limit, offset)
+
+        return await run_in_threadpool(checked_answer)
 
     @app.post("/query", summary="Run one read-only SQL query, with bound parameters")
-    def query_post(body: QueryRequest) -> Response:
-        return run_sql(body.sql, body.params, body.format, body.limit, body.offset)
+    async def query_post(body: QueryRequest) -> Response:
+        return await run_sql(body.sql, body.params, body.format, body.limit, body.offset)
 
     @app.get("/query", summary="Run one read-only SQL query given in the URL (?sql=...&params=[...])")
-    def query_get(sql: str, params: str | None = Query(None, description="JSON list or object of bound values"),
-                  format: FormatName = "json",
-                  limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+    async def query_get(sql: str, params: str | None = Query(None, description="JSON list or object of bound values"),
+                        format: FormatName = "json",
+                        limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                        offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         try:
             values = json.loads(params) if params else None
         except ValueError:
             raise errors.ApiError(400, "params must be a JSON list or object") from None
         if values is not None and not isinstance(values, (list, dict)):
             raise errors.ApiError(400, "params must be a JSON list or object")
-        return run_sql(sql, values, format, limit, offset)
+        return await run_sql(sql, values, format, limit, offset)
 
     @app.get("/snapshots", summary="Snapshots with their view, parameters, versions and row count")
     def list_snapshots() -> dict:

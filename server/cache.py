@@ -27,6 +27,7 @@ VOLATILE = re.compile(
     r"localtime|localtimestamp|get_current_time|get_current_timestamp|today|transaction_timestamp|nextval|currval|"
     r"current_setting|getvariable|current_query|txid_current|similar_\w+|embed\w*|sample|tablesample|using\s+sample)\b",
     re.IGNORECASE)
+MEMO_CHARS = 16_384  # longer SQL texts are searched every time rather than kept
 
 
 class PageCache:
@@ -37,6 +38,7 @@ class PageCache:
         self._lock = threading.Lock()
 
         self.volatile_names: re.Pattern | None = None
+        self._verdicts: dict[str, bool] = {}
 
     def learn(self, definitions: dict[str, str]) -> None:
         """Mark the views and macros that call a volatile function, directly or through another one."""
@@ -49,6 +51,7 @@ class PageCache:
                 break
             volatile |= more
         self.volatile_names = pattern
+        self._verdicts = {}
 
     def cacheable(self, *sql: str) -> bool:
         """No volatile function, and no view or macro that calls one, in the SQL the answer depends on.
@@ -56,8 +59,18 @@ class PageCache:
         >>> PageCache().cacheable("SELECT random()")
         False
         """
-        return not any(VOLATILE.search(text) or (self.volatile_names and self.volatile_names.search(text))
-                       for text in sql)
+        return not any(self._volatile(text) for text in sql)
+
+    def _volatile(self, text: str) -> bool:
+        """Whether `text` calls a volatile function; remembered for repeated texts until the next `learn`."""
+        known = self._verdicts.get(text)
+        if known is None:
+            known = bool(VOLATILE.search(text) or (self.volatile_names and self.volatile_names.search(text)))
+            if len(text) <= MEMO_CHARS:
+                if len(self._verdicts) >= self.entries + 64:
+                    self._verdicts.clear()
+                self._verdicts[text] = known
+        return known
 
     @staticmethod
     def key(sql: str, params: list | dict | None, limit: int | None, offset: int) -> tuple:

@@ -26,6 +26,8 @@ qmdb.server.safety.UnsafeQuery: function read_csv is not allowed: it reads files
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import duckdb
@@ -119,6 +121,45 @@ def check(sql: str, relations: Iterable[str] | None = None, con: duckdb.DuckDBPy
         if parsed[0].type != duckdb.StatementType.SELECT:
             raise UnsafeQuery(f"only a query is allowed, not {parsed[0].type.name}")
     return sql
+
+
+class Checker:
+    """`check` against one set of relation names, remembering the texts that passed.
+
+    The verdict depends only on the text and the names a query may read, so a text
+    that passed once passes again: a repeated query skips both parsers. A server
+    makes a new Checker whenever the names change (a write), never edits one.
+
+    >>> checker, con = Checker({"images"}), duckdb.connect()
+    >>> checker.check("SELECT * FROM images", con), checker.passed("SELECT * FROM images")
+    ('SELECT * FROM images', True)
+    >>> checker.check("SELECT * FROM secrets", con)
+    Traceback (most recent call last):
+    ...
+    qmdb.server.safety.UnsafeQuery: unknown table 'secrets': a query reads the database's tables and views only
+    """
+
+    def __init__(self, relations: Iterable[str], entries: int = 4096):
+        self.relations = frozenset(name.lower() for name in relations)
+        self.entries = entries
+        self._passed: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def passed(self, sql: str) -> bool:
+        """Whether `sql` already passed this checker (cheap: no parsing)."""
+        return sql in self._passed
+
+    def check(self, sql: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
+        """`check(sql, self.relations, con)`, skipped for a text that passed before."""
+        if sql in self._passed:
+            return sql
+        check(sql, self.relations, con)
+        if con is not None:  # only the full check (both parsers) is remembered
+            with self._lock:
+                self._passed[sql] = None
+                while len(self._passed) > self.entries:
+                    self._passed.popitem(last=False)
+        return sql
 
 
 def relation_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:

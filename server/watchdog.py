@@ -1,7 +1,9 @@
 """Per-query timeouts that really stop DuckDB: one thread interrupts cursors whose time is up.
 
 A heap of deadlines and one daemon thread, rather than a `threading.Timer`
-(a new thread) per request.
+(a new thread) per request; a request wakes the thread only when its deadline
+is the earliest, so with one timeout for all requests a busy server wakes it
+about once a second, not once a request.
 
 >>> import duckdb, time
 >>> cursor = duckdb.connect().cursor()
@@ -56,7 +58,8 @@ class Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="qmdb-watchdog", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0][2] is ticket:  # only an earlier deadline needs the thread awake sooner
+                self._wake.notify()
         return ticket
 
     def _run(self) -> None:

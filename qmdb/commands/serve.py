@@ -13,7 +13,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("database", help="path of the .duckdb file")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1, help="server processes (read-only mode only)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes, each with its own read-only connection (read-only mode only)")
     parser.add_argument("--allow-writes", action="store_true", help="add the write endpoints (needs --token)")
     parser.add_argument("--token", help="bearer token the write endpoints require")
     parser.add_argument("--auth-token", help="bearer token every request requires")
@@ -23,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-entries", type=int, default=1024,
                         help="JSON pages cached for repeated deterministic queries, read-only mode (0: off)")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--access-log", action="store_true", help="log every request (off by default: it costs throughput)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         from ..server import Settings, create_app
     except ImportError as error:
         raise MissingExtra("qmdb serve", "server") from error
+    if args.workers < 1:
+        raise QmdbError("--workers must be at least 1")
     if args.allow_writes and args.workers > 1:
         raise QmdbError("--allow-writes needs --workers 1: only one process may hold the file for writing")
     if not os.path.exists(args.database):
@@ -45,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
         raise QmdbError(str(error)) from None
     mode = "read-write" if args.allow_writes else "read-only"
     print(f"qmdb: serving {args.database} ({mode}) on http://{args.host}:{args.port}  (docs: /docs)")
-    if args.workers > 1:
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": args.access_log}
+    if args.workers > 1:  # each worker process builds the app, so opens its own read-only connection
         settings.to_environment()
-        uvicorn.run("qmdb.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=args.log_level)
+        uvicorn.run("qmdb.server.app:app_from_environment", factory=True, workers=args.workers, **options)
     else:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(create_app(settings), **options)
     return 0

@@ -153,3 +153,16 @@ def test_root_gives_json_to_clients_and_the_gallery_to_browsers(client):
     assert client.get("/").json()["gallery"] == "/gallery"
     page = client.get("/", headers={"accept": "text/html,application/xhtml+xml"})
     assert page.headers["content-type"].startswith("text/html") and "/gallery/static/app.js" in page.text
+
+
+def test_a_refused_query_stays_refused_and_a_passed_one_is_remembered(client, app):
+    checker = app.state.qmdb.checker
+    for _ in range(2):
+        assert client.post("/query", json={"sql": "SELECT * FROM read_text('/etc/passwd')"}).status_code == 403
+        assert client.get("/query", params={"sql": "SELECT 1; DROP TABLE images"}).status_code == 403
+    assert not checker.passed("SELECT * FROM read_text('/etc/passwd')")
+    sql = "SELECT class, count(*) AS n FROM labels GROUP BY class ORDER BY class LIMIT 3"
+    first = client.get("/query", params={"sql": sql}).json()
+    assert checker.passed(sql)
+    assert client.get("/query", params={"sql": sql}).json() == first
+    assert client.post("/query", json={"sql": sql, "limit": 1}).json()["rows"] == first["rows"][:1]

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from qmdb.server.safety import UnsafeQuery, check
+from qmdb.server.safety import Checker, UnsafeQuery, check
 
 RELATIONS = {"images", "labels", "predictions", "datasets"}
 
@@ -89,3 +89,28 @@ ALLOWED = [
 @pytest.mark.parametrize("sql", ALLOWED)
 def test_queries_pass(sql):
     assert check(sql, RELATIONS, duckdb.connect()) == sql
+
+
+def test_checker_remembers_passes_and_never_refusals():
+    checker, con = Checker(RELATIONS), duckdb.connect()
+    for _ in range(2):
+        for sql in REFUSED:
+            with pytest.raises(UnsafeQuery):
+                checker.check(sql, con)
+        for sql in ALLOWED:
+            assert checker.check(sql, con) == sql
+    assert not any(checker.passed(sql) for sql in REFUSED)
+    assert all(checker.passed(sql) for sql in ALLOWED)
+
+
+def test_checker_forgets_the_oldest_past_its_size():
+    checker, con = Checker(RELATIONS, entries=2), duckdb.connect()
+    for sql in ALLOWED[:3]:
+        checker.check(sql, con)
+    assert [checker.passed(sql) for sql in ALLOWED[:3]] == [False, True, True]
+
+
+def test_a_check_without_duckdb_is_not_remembered():
+    checker = Checker(RELATIONS)
+    assert checker.check("SELECT * FROM images") == "SELECT * FROM images"
+    assert not checker.passed("SELECT * FROM images")

@@ -109,3 +109,15 @@ def test_parameter_defaults_are_checked_like_queries(writable):
         response = client.post("/views", json=body, headers=auth())
         assert response.status_code == 403, response.text
     assert client.get("/views/sneaky").status_code == 404
+
+
+def test_the_remembered_verdicts_follow_the_relations(writable):
+    client, _ = writable
+    sql = "SELECT count(*) AS n FROM tall_digits"
+    assert client.post("/query", json={"sql": sql}).status_code == 403  # no such relation yet
+    body = {"name": "tall_digits", "description": "Digit images at least 32 tall.",
+            "sql": "SELECT image_id FROM images WHERE dataset = 'digits' AND height >= 32"}
+    assert client.post("/views", json=body, headers=auth()).status_code == 201
+    assert client.post("/query", json={"sql": sql}).json()["rows"] == [[120]]
+    assert client.delete("/views/tall_digits", headers=auth()).json()["deleted"]
+    assert client.post("/query", json={"sql": sql}).status_code == 403  # passed before, refused again
