@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from usearch.index import Index
 
-from ..embeddings.index import EXPANSION_SEARCH, load_vectors
+from ..embeddings.index import CONNECTIVITY, EXPANSION_ADD, expansion_search, load_vectors
 
 
 class ShardedIndex:
@@ -48,7 +48,7 @@ class ShardedIndex:
         if not self.shards:
             raise ValueError("a sharded index needs at least one shard")
         for shard in self.shards:
-            shard.expansion_search = max(shard.expansion_search, EXPANSION_SEARCH)
+            shard.expansion_search = max(shard.expansion_search, expansion_search(len(shard)))
 
     @classmethod
     def open(cls, folder: str | Path, view: bool = True) -> ShardedIndex:
@@ -90,7 +90,8 @@ class ShardedIndex:
 
 
 def _index(ids: np.ndarray, vectors: np.ndarray, dtype: str) -> Index:
-    index = Index(ndim=vectors.shape[1], metric="cos", dtype=dtype, expansion_search=EXPANSION_SEARCH)
+    index = Index(ndim=vectors.shape[1], metric="cos", dtype=dtype, connectivity=CONNECTIVITY,
+                  expansion_add=EXPANSION_ADD, expansion_search=expansion_search(len(ids)))
     index.add(ids.astype(np.uint64), vectors, threads=0)
     return index
 
