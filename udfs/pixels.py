@@ -200,14 +200,12 @@ def decode(data: bytes | np.ndarray, side: int | None = None) -> Image:
     buffer = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
     size = file_size(buffer)
     scale = reduction(*size, side) if size else 1
-    if scale == 1:
-        bgr = _imdecode(buffer, FLAGS)
-        return Image(bgr, (bgr.shape[1], bgr.shape[0]))
-    bgr = _imdecode(buffer, REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
-    if abs(bgr.shape[1] * scale - size[0]) >= scale or abs(bgr.shape[0] * scale - size[1]) >= scale:
-        bgr = _imdecode(buffer, FLAGS)  # the header's size disagrees with the pixels: trust the pixels
-        return Image(bgr, (bgr.shape[1], bgr.shape[0]))
-    return Image(bgr, size, buffer)
+    if scale > 1:
+        bgr = _imdecode(buffer, REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
+        if abs(bgr.shape[1] * scale - size[0]) < scale and abs(bgr.shape[0] * scale - size[1]) < scale:
+            return Image(bgr, size, buffer)
+        # else the header's size disagrees with the pixels: trust the pixels, decoded at full size
+    return Image(_imdecode(buffer, FLAGS))
 
 
 def read(path: str | Path, side: int | None = None) -> Image:
