@@ -80,8 +80,8 @@ class EmbedBatch:
         model = self.embedder.name
         files = [fetch.location(row["root"], row["path"]) for row in rows]
         owners, items, pixels, failed = [], [], [], []
-        with fetch.readable(files) as (paths, unread):
-            decoded = [(None, why) if why else read_rgb(path) for path, why in zip(paths, unread)]
+        with fetch.readable(files) as paths:
+            decoded = [read_rgb(path) for path in paths]
         for row, image in zip(rows, decoded):  # one decode per image; its own vector and its boxes' crops
             mine, crops, errors = _items([row], [image], model)
             owners += [row] * len(mine)

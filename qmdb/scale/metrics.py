@@ -118,10 +118,8 @@ def compute_batch(batch: pa.Table, metrics: list[Metric]) -> pa.Table:
         worker.init(metrics, threads=None)
     batch = batch.sort_by("image_id")
     task = _task(batch, metrics)
-    with fetch.readable(task["file"]) as (paths, why):
+    with fetch.readable(task["file"]) as paths:
         result = worker.run_chunk({**task, "file": paths})
-    unread = {int(i): w for i, w in zip(task["image_id"], why) if w}
-    result["errors"] = [(i, f, unread.get(i, m)) for i, f, m in result["errors"]]
     image_by_name = {m.name: m for m in metrics if m.kind == "image"}
     label_by_name = {m.name: m for m in metrics if m.kind == "label"}
     n = batch.num_rows

@@ -16,6 +16,7 @@ from qmdb.errors import InputError
 from qmdb.scale import embeddings as scale_embed
 from qmdb.scale import fetch, manifest
 from qmdb.scale import metrics as scale_metrics
+from qmdb.uris import UnreadableError, read_bytes
 
 from .conftest import BY_NAME, FILES, table, uri_manifest
 
@@ -75,9 +76,12 @@ def test_reading_uris_gives_bytes_or_a_reason(tmp_path):
     files = [(tmp_path / "a b.jpg").as_uri(), (tmp_path / "gone.jpg").as_uri(), "nope://x/y.jpg",
              str(tmp_path / "a b.jpg")]
     assert fetch.read_uri(files[0]) == b"bytes"
-    with fetch.readable(files) as (paths, why):
-        assert Path(paths[0]).read_bytes() == b"bytes" and paths[3] == files[3]
-        assert why[:2] == [None, "file not found"] and why[2].startswith("cannot read: ") and why[3] is None
+    with fetch.readable(files) as paths:
+        assert Path(paths[0]).read_bytes() == b"bytes" and paths[1:] == files[1:]
+    with pytest.raises(UnreadableError, match="^file not found$"):
+        read_bytes(files[1])
+    with pytest.raises(UnreadableError, match="^cannot read: "):
+        read_bytes(files[2])
 
 
 def test_metrics_of_uris_equal_the_local_runner_and_unread_ones_are_error_rows(pair, empty, tmp_path, image_root):
