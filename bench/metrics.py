@@ -75,7 +75,7 @@ def _decode_chunk(files: list[str]) -> int:
 
 
 def decode_only(folder: Path, workers: int, chunk: int = 64) -> float:
-    from joblib.externals.loky import ProcessPoolExecutor
+    from loky import ProcessPoolExecutor
 
     files = sorted(str(p) for p in folder.glob("*.jpg"))
     chunks = [files[i:i + chunk] for i in range(0, len(files), chunk)]

@@ -15,6 +15,11 @@ boxes stay in its pixels; `Image.bgr` holds the analysed pixels, and
 `Image.full_resolution` decodes the file again at full size for a metric that
 needs it.
 
+Colour resolution: colour statistics (saturation, colourfulness, the greyscale
+flag) and the perceptual hash read `Image.half`, the analysed pixels averaged
+over 2×2 blocks: the resolution at which a JPEG stores its colour (4:2:0
+chroma), a quarter of the pixels to visit.
+
 >>> import numpy as np
 >>> image = Image(np.full((4, 6, 3), 255, np.uint8))
 >>> image.width, image.height, round(image.gray_mean, 1)
@@ -66,6 +71,15 @@ class Image:
         if self.scale == 1.0 or self._data is None:
             return self
         return Image(_imdecode(self._data, FLAGS))
+
+    @cached_property
+    def half(self) -> Image:
+        """The analysed pixels averaged over 2×2 blocks (rounded to the nearest level; an odd last row or
+        column is left out): where colour is measured. The image itself when a side is under 2 pixels."""
+        h, w = self.pixel_height // 2, self.pixel_width // 2
+        if h == 0 or w == 0:
+            return self
+        return Image(cv2.resize(self.bgr[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA))
 
     @cached_property
     def gray(self) -> np.ndarray:
@@ -159,7 +173,7 @@ def check_bytes(data: bytes | np.ndarray) -> None:
     view = memoryview(data).cast("B")
     if len(view) == 0:
         raise DecodeError("empty file (0 bytes)")
-    if bytes(view[:3]) == b"\xff\xd8\xff":
+    if view[:3] == b"\xff\xd8\xff" and view[-2:] != b"\xff\xd9":
         whole = bytes(view)
         # Entropy-coded data cannot contain FF D9, so a complete JPEG has its end-of-image
         # marker after the start of its last scan (an EXIF thumbnail's own EOI comes before).
@@ -174,8 +188,37 @@ def reduction(width: int, height: int, side: int | None = None) -> int:
     return max([1] + [s for s in REDUCED if side and longest // s >= side])
 
 
+_STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}
+_NOT_FRAMES = {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC share the SOFn range without being frames
+
+
+def jpeg_size(view: memoryview) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header (SOFn), walking the marker segments before it."""
+    i, n = 2, len(view)
+    while i + 9 <= n:
+        if view[i] != 0xFF:
+            return None
+        marker = view[i + 1]
+        if marker == 0xFF or marker in _STANDALONE:
+            i += 1 if marker == 0xFF else 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in _NOT_FRAMES:
+            height, width = (view[i + 5] << 8) | view[i + 6], (view[i + 7] << 8) | view[i + 8]
+            return (width, height) if width and height else None
+        if marker == 0xDA:
+            return None
+        i += 2 + ((view[i + 2] << 8) | view[i + 3])
+    return None
+
+
 def file_size(buffer: np.ndarray) -> tuple[int, int] | None:
-    """(width, height) from the file's header, or None where Pillow cannot read it."""
+    """(width, height) from the file's header (JPEG and PNG read here, other formats by Pillow), or None
+    where it cannot be read."""
+    view = memoryview(buffer).cast("B")
+    if view[:3] == b"\xff\xd8\xff":
+        return jpeg_size(view)
+    if view[:8] == b"\x89PNG\r\n\x1a\n" and view[12:16] == b"IHDR" and len(view) >= 24:
+        return int.from_bytes(view[16:20], "big"), int.from_bytes(view[20:24], "big")
     try:
         with PIL.Image.open(io.BytesIO(buffer)) as header:
             return header.size

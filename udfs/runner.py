@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from joblib.externals.loky import ProcessPoolExecutor
+from loky import ProcessPoolExecutor
 from tqdm.auto import tqdm
 
 from . import registry, tables, worker
@@ -172,6 +173,16 @@ def _write(con: duckdb.DuckDBPyConnection, result: dict, task_dataset: dict[int,
     return images.num_rows, labels.num_rows, errors.num_rows
 
 
+def _start_pool(workers: int, metrics: list[Metric]) -> ProcessPoolExecutor:
+    """Worker processes, started now (a first no-op task makes them spawn) so that they boot while the
+    main process prepares the run. loky: fresh interpreters (no fork of a process running DuckDB
+    threads) that do not re-run the caller's __main__, and functions defined there travel by value
+    (cloudpickle)."""
+    pool = ProcessPoolExecutor(workers, initializer=worker.init, initargs=(metrics,))
+    pool.submit(int)
+    return pool
+
+
 def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = None, workers: int | None = None,
                     plugins: list[str | Path] = (), chunk_size: int = 64, force: bool = False,
                     progress: bool = True) -> MetricsReport:
@@ -187,12 +198,12 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
     selected = registry.metrics(only=only)
     image_metrics = [m for m in selected if m.kind == "image"]
     label_metrics = [m for m in selected if m.kind == "label"]
-    tables.sync(con, selected)
-    report = MetricsReport(metrics=[m.name for m in selected])
     todo = _select_work(con, image_metrics, label_metrics, force)
+    workers = min((os.cpu_count() or 1) if workers is None else workers, -(-todo // chunk_size))  # no idle worker
+    report = MetricsReport(metrics=[m.name for m in selected])
     image_by_name = {m.name: m for m in image_metrics}
     label_by_name = {m.name: m for m in label_metrics}
-    workers = (os.cpu_count() or 1) if workers is None else workers
+    pool = _start_pool(workers, selected) if todo and workers else None
     bar = tqdm(total=todo, unit="img", desc="metrics", disable=not progress or todo == 0, smoothing=0.1)
 
     def finish(result: dict, datasets: dict[int, str]) -> None:
@@ -204,24 +215,24 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
         bar.update(n_images)
 
     try:
-        if todo and workers == 0:
+        tables.sync(con, selected)  # while the workers start
+        if todo and pool is None:
             worker.init(selected, threads=None)
             for task in _tasks(con, chunk_size, image_metrics, label_metrics):
                 finish(worker.run_chunk(task), dict(zip(task["image_id"].tolist(), task["dataset"])))
         elif todo:
-            # loky: fresh interpreters (no fork of a process running DuckDB threads) that do not re-run
-            # the caller's __main__, and functions defined there travel by value (cloudpickle).
-            with ProcessPoolExecutor(workers, initializer=worker.init, initargs=(selected,)) as pool:
-                pending: dict = {}
-                for task in _tasks(con, chunk_size, image_metrics, label_metrics):
-                    while len(pending) >= 2 * workers:
-                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            finish(future.result(), pending.pop(future))
-                    pending[pool.submit(worker.run_chunk, task)] = dict(zip(task["image_id"].tolist(), task["dataset"]))
-                for future in list(pending):
-                    finish(future.result(), pending.pop(future))
+            pending: dict = {}
+            for task in _tasks(con, chunk_size, image_metrics, label_metrics):
+                while len(pending) >= 2 * workers:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        finish(future.result(), pending.pop(future))
+                pending[pool.submit(worker.run_chunk, task)] = dict(zip(task["image_id"].tolist(), task["dataset"]))
+            for future in list(pending):
+                finish(future.result(), pending.pop(future))
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, kill_workers=sys.exc_info()[0] is not None)
         bar.close()
         con.execute("DROP TABLE IF EXISTS qmdb_todo_images")
         con.execute("DROP TABLE IF EXISTS qmdb_todo_labels")

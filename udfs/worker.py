@@ -68,7 +68,7 @@ def run_chunk(task: dict) -> dict:
             image = read(file)
         except DecodeError as error:
             errors.append((int(image_id), file, str(error)))
-            for name in label_parts:
+            for name in label_parts if rows else ():
                 label_parts[name].append(np.ma.masked_all(len(rows)))
             continue
         values, problems = image_values(image, _pick("image", need))
@@ -81,7 +81,7 @@ def run_chunk(task: dict) -> dict:
             computed, more = label_values(image, boxes, _pick("label", label_need))
             problems += more
         keep = np.asarray(rows, np.int64) - lo
-        for name in label_parts:
+        for name in label_parts if rows else ():
             label_parts[name].append(computed[name][keep] if name in computed else np.ma.masked_all(len(rows)))
         errors.extend((int(image_id), file, message) for message in problems)
     picked = np.concatenate(label_rows) if label_rows else np.zeros(0, np.int64)

@@ -8,8 +8,9 @@ TOLERANCE = 8  # max − min of R, G, B allowed for a "grey" pixel (JPEG chroma 
 SHARE = 0.01  # share of pixels allowed to be more colourful than that
 
 
-@image_metric(version=2, type="BOOLEAN")
+@image_metric(version=3, type="BOOLEAN")
 def is_grayscale(image):
-    """True when at most 1 % of the pixels have max(R, G, B) − min(R, G, B) above 8."""
-    colourful = cv2.countNonZero(cv2.compare(image.chroma, TOLERANCE, cv2.CMP_GT))
-    return colourful <= SHARE * image.pixel_width * image.pixel_height
+    """True when at most 1 % of the pixels at colour resolution (2×2 averages) have max(R, G, B) − min(R, G, B) above 8."""
+    half = image.half
+    colourful = cv2.countNonZero(cv2.compare(half.chroma, TOLERANCE, cv2.CMP_GT))
+    return colourful <= SHARE * half.pixel_width * half.pixel_height
