@@ -56,7 +56,7 @@ def _select_work(con: duckdb.DuckDBPyConnection, image_metrics: list[Metric], la
         WITH scored AS (
             SELECT l.label_id, l.image_id, l.class, l.x, l.y, l.w, l.h,
                    count(*) OVER (PARTITION BY i.dataset, l.class) / count(*) OVER (PARTITION BY i.dataset) AS share,
-                   {tables.need_sql(label_metrics, 'm', force)} AS need
+                   {tables.need_sql(label_metrics, 'm', force)} AS need, m.label_id IS NULL AS fresh
             FROM labels l JOIN images i USING (image_id) LEFT JOIN label_metrics m USING (label_id)
         )
         SELECT * FROM scored QUALIFY bool_or(len(need) > 0) OVER (PARTITION BY image_id)
@@ -65,7 +65,7 @@ def _select_work(con: duckdb.DuckDBPyConnection, image_metrics: list[Metric], la
         CREATE OR REPLACE TEMP TABLE qmdb_todo_images AS
         SELECT * FROM (
             SELECT i.image_id, i.dataset, {tables.FILE_SQL} AS file,
-                   {tables.need_sql(image_metrics, 'm', force)} AS need,
+                   {tables.need_sql(image_metrics, 'm', force)} AS need, m.image_id IS NULL AS fresh,
                    i.image_id IN (SELECT image_id FROM qmdb_todo_labels) AS has_labels
             FROM images i JOIN datasets d ON d.name = i.dataset LEFT JOIN image_metrics m USING (image_id)
         ) WHERE len(need) > 0 OR has_labels
@@ -73,27 +73,44 @@ def _select_work(con: duckdb.DuckDBPyConnection, image_metrics: list[Metric], la
     return con.execute("SELECT count(*) FROM qmdb_todo_images").fetchall()[0][0]
 
 
-def _tasks(con: duckdb.DuckDBPyConnection, chunk_size: int, image_metrics: list[Metric],
+def next_chunk(remaining: int, chunk_size: int, workers: int) -> int:
+    """How many of the `remaining` images the next chunk takes: `chunk_size` until the end is near,
+    then fewer (guided scheduling, down to 8 images), so that the workers finish together.
+
+    >>> sizes, left = [], 300
+    >>> while left:
+    ...     sizes.append(next_chunk(left, 64, 2))
+    ...     left -= sizes[-1]
+    >>> sizes
+    [64, 59, 45, 33, 25, 19, 14, 11, 8, 8, 8, 6]
+    """
+    return min(remaining, chunk_size, max(8, -(-remaining // (2 * max(workers, 1)))))
+
+
+def _tasks(con: duckdb.DuckDBPyConnection, total: int, chunk_size: int, workers: int, image_metrics: list[Metric],
            label_metrics: list[Metric]) -> Iterator[dict]:
     last = -(1 << 62)
     page = chunk_size * 8
     while True:
         images = con.sql(
-            "SELECT image_id, dataset, file, need FROM qmdb_todo_images WHERE image_id > $1 ORDER BY image_id LIMIT $2",
+            "SELECT image_id, dataset, file, need, fresh FROM qmdb_todo_images WHERE image_id > $1 ORDER BY image_id LIMIT $2",
             params=[last, page]).to_arrow_table()
         if images.num_rows == 0:
             return
         first, last = images["image_id"][0].as_py(), images["image_id"][-1].as_py()
         labels = con.sql(
-            "SELECT label_id, image_id, class, x, y, w, h, share, need FROM qmdb_todo_labels "
+            "SELECT label_id, image_id, class, x, y, w, h, share, need, fresh FROM qmdb_todo_labels "
             "WHERE image_id BETWEEN $1 AND $2 ORDER BY image_id, label_id", params=[first, last]).to_arrow_table()
         ids = images["image_id"].to_numpy()
         label_image = labels["image_id"].to_numpy()
         xywh = np.stack([labels[c].to_numpy(zero_copy_only=False).astype(np.float64) for c in "xywh"], axis=1) \
             if labels.num_rows else np.zeros((0, 4))
-        for start in range(0, len(ids), chunk_size):
-            part = images.slice(start, chunk_size)
-            end = min(start + chunk_size, len(ids)) - 1
+        start = 0
+        while start < len(ids):
+            stop = min(start + next_chunk(total, chunk_size, workers), len(ids))
+            total -= stop - start
+            part = images.slice(start, stop - start)
+            end = stop - 1
             lo = int(np.searchsorted(label_image, ids[start], side="left"))
             hi = int(np.searchsorted(label_image, ids[end], side="right"))
             yield {
@@ -101,6 +118,7 @@ def _tasks(con: duckdb.DuckDBPyConnection, chunk_size: int, image_metrics: list[
                 "dataset": part["dataset"].to_pylist(),
                 "file": part["file"].to_pylist(),
                 "need": [tuple(n) for n in part["need"].to_pylist()],
+                "fresh": part["fresh"].to_numpy(zero_copy_only=False),
                 "image_metrics": sorted({n for need in part["need"].to_pylist() for n in need}),
                 "label_metrics": [m.name for m in label_metrics],
                 "labels": {
@@ -110,8 +128,10 @@ def _tasks(con: duckdb.DuckDBPyConnection, chunk_size: int, image_metrics: list[
                     "class": np.asarray(labels["class"].slice(lo, hi - lo).to_pylist(), dtype=object),
                     "share": labels["share"].to_numpy()[lo:hi],
                     "need": [tuple(n) for n in labels["need"].slice(lo, hi - lo).to_pylist()],
+                    "fresh": labels["fresh"].slice(lo, hi - lo).to_numpy(zero_copy_only=False),
                 },
             }
+            start = stop
 
 
 def _versions(needs: list[tuple[str, ...]], by_name: dict[str, Metric]) -> pa.MapArray:
@@ -132,14 +152,19 @@ def _column(values, sql_type: str) -> pa.Array:
     return pa.array(values, arrow_type, from_pandas=True)
 
 
-def _write(con: duckdb.DuckDBPyConnection, result: dict, task_dataset: dict[int, str],
-           image_by_name: dict[str, Metric], label_by_name: dict[str, Metric], chunk_number: int) -> tuple[int, int, int]:
+def _write(con: duckdb.DuckDBPyConnection, result: dict, task: dict, image_by_name: dict[str, Metric],
+           label_by_name: dict[str, Metric], chunk_number: int, clear_errors: bool) -> tuple[int, int, int]:
+    """One chunk's rows in one transaction: rows new to a table are inserted, others upserted; the
+    images' earlier `errors` rows of this stage (``clear_errors``: there are some) are replaced."""
+    task_dataset = dict(zip(task["image_id"].tolist(), task["dataset"]))
+    labels = task["labels"]
+    fresh_labels = np.isin(result["label_id"], labels["label_id"][labels["fresh"]])
     images = pa.table({
         "image_id": pa.array(result["image_id"], pa.int64()),
         **{n: _column(v, image_by_name[n].type) for n, v in result["image_values"].items()},
         "versions": _versions(result["need"], image_by_name),
     })
-    labels = pa.table({
+    label_rows = pa.table({
         "label_id": pa.array(result["label_id"], pa.int64()),
         **{n: _column(v, label_by_name[n].type) for n, v in result["label_values"].items()},
         "versions": _versions(result["label_need"], label_by_name),
@@ -154,13 +179,16 @@ def _write(con: duckdb.DuckDBPyConnection, result: dict, task_dataset: dict[int,
     con.execute("BEGIN TRANSACTION")
     try:
         if images.num_rows:
-            tables.upsert(con, "image", images)
-        if labels.num_rows:
-            tables.upsert(con, "label", labels)
+            tables.upsert(con, "image", images, fresh=task["fresh"])
+        if label_rows.num_rows:
+            tables.upsert(con, "label", label_rows, fresh=fresh_labels)
         con.register("qmdb_chunk_errors", errors)
         con.register("qmdb_chunk_ids", pa.table({"image_id": images["image_id"]}))
-        con.execute("DELETE FROM errors WHERE stage = ? AND image_id IN (SELECT image_id FROM qmdb_chunk_ids)", [STAGE])
-        con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) SELECT * FROM qmdb_chunk_errors")
+        if clear_errors:
+            con.execute("DELETE FROM errors WHERE stage = ? AND image_id IN (SELECT image_id FROM qmdb_chunk_ids)",
+                        [STAGE])
+        if errors.num_rows:
+            con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) SELECT * FROM qmdb_chunk_errors")
         if os.environ.get(KILL_AT) == str(chunk_number):
             os.kill(os.getpid(), signal.SIGKILL)
         con.execute("COMMIT")
@@ -170,7 +198,7 @@ def _write(con: duckdb.DuckDBPyConnection, result: dict, task_dataset: dict[int,
     finally:
         for name in ("qmdb_chunk_errors", "qmdb_chunk_ids"):
             con.unregister(name)
-    return images.num_rows, labels.num_rows, errors.num_rows
+    return images.num_rows, label_rows.num_rows, errors.num_rows
 
 
 def _start_pool(workers: int, metrics: list[Metric]) -> ProcessPoolExecutor:
@@ -199,6 +227,8 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
     image_metrics = [m for m in selected if m.kind == "image"]
     label_metrics = [m for m in selected if m.kind == "label"]
     todo = _select_work(con, image_metrics, label_metrics, force)
+    clear_errors = con.execute("SELECT count(*) > 0 FROM errors WHERE stage = ? AND image_id IN "
+                               "(SELECT image_id FROM qmdb_todo_images)", [STAGE]).fetchall()[0][0]
     workers = min((os.cpu_count() or 1) if workers is None else workers, -(-todo // chunk_size))  # no idle worker
     report = MetricsReport(metrics=[m.name for m in selected])
     image_by_name = {m.name: m for m in image_metrics}
@@ -206,9 +236,10 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
     pool = _start_pool(workers, selected) if todo and workers else None
     bar = tqdm(total=todo, unit="img", desc="metrics", disable=not progress or todo == 0, smoothing=0.1)
 
-    def finish(result: dict, datasets: dict[int, str]) -> None:
+    def finish(result: dict, task: dict) -> None:
         report.chunks += 1
-        n_images, n_labels, n_errors = _write(con, result, datasets, image_by_name, label_by_name, report.chunks)
+        n_images, n_labels, n_errors = _write(con, result, task, image_by_name, label_by_name, report.chunks,
+                                              clear_errors)
         report.images += n_images
         report.labels += n_labels
         report.errors += n_errors
@@ -218,16 +249,16 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
         tables.sync(con, selected)  # while the workers start
         if todo and pool is None:
             worker.init(selected, threads=None)
-            for task in _tasks(con, chunk_size, image_metrics, label_metrics):
-                finish(worker.run_chunk(task), dict(zip(task["image_id"].tolist(), task["dataset"])))
+            for task in _tasks(con, todo, chunk_size, workers, image_metrics, label_metrics):
+                finish(worker.run_chunk(task), task)
         elif todo:
             pending: dict = {}
-            for task in _tasks(con, chunk_size, image_metrics, label_metrics):
+            for task in _tasks(con, todo, chunk_size, workers, image_metrics, label_metrics):
                 while len(pending) >= 2 * workers:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         finish(future.result(), pending.pop(future))
-                pending[pool.submit(worker.run_chunk, task)] = dict(zip(task["image_id"].tolist(), task["dataset"]))
+                pending[pool.submit(worker.run_chunk, task)] = task
             for future in list(pending):
                 finish(future.result(), pending.pop(future))
     finally:

@@ -13,6 +13,7 @@ image's absolute path, for the ad hoc metric functions.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ..schema import add_columns, migrations
@@ -104,18 +105,28 @@ def need_sql(metrics: list[Metric], alias: str, force: bool) -> str:
     return f"list_filter([{items}], lambda n: n IS NOT NULL)"
 
 
-def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pa.Table) -> None:
-    """Write a chunk's rows: new rows inserted; existing rows get only the metrics in the chunk's `versions`."""
+def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pa.Table, fresh: np.ndarray | None = None) -> None:
+    """Write a chunk's rows: new rows inserted; existing rows get only the metrics in the chunk's `versions`.
+    ``fresh`` marks the rows known to be new (a plain insert, three times cheaper than the upsert)."""
     table, key = TABLES[kind]
     columns = [c for c in rows.column_names if c not in (key, "versions")]
+    quoted = ", ".join([key, *(f'"{c}"' for c in columns), "versions"])
     name = f"qmdb_chunk_{kind}"
+    if fresh is not None and fresh.any():
+        con.register(name, rows.filter(pa.array(fresh)))
+        try:
+            con.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {name}")
+        finally:
+            con.unregister(name)
+        rows = rows.filter(pa.array(~fresh))
+        if rows.num_rows == 0:
+            return
     con.register(name, rows)
     try:
         updates = [
             f'"{c}" = CASE WHEN map_contains(excluded.versions, \'{c}\') THEN excluded."{c}" ELSE {table}."{c}" END'
             for c in columns
         ] + [f"versions = map_concat({table}.versions, excluded.versions)"]
-        quoted = ", ".join([key, *(f'"{c}"' for c in columns), "versions"])
         con.execute(
             f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {name} "
             f"ON CONFLICT ({key}) DO UPDATE SET {', '.join(updates)}"
