@@ -30,6 +30,7 @@ chroma), a quarter of the pixels to visit.
 
 from __future__ import annotations
 
+import functools
 import io
 from functools import cached_property
 from pathlib import Path
@@ -148,16 +149,24 @@ class Image:
         the share they cover (OpenCV's INTER_AREA, unrounded), from the integral image: float64."""
         h, w = self.pixel_height, self.pixel_width
         integral = cv2.integral(self.gray, sdepth=cv2.CV_32S if h * w * 255 < 2**31 else cv2.CV_64F)
-
-        def along(values: np.ndarray, n: int, axis: int) -> np.ndarray:
-            edges = np.linspace(0, n, size + 1)
-            lo = np.minimum(np.floor(edges).astype(np.int64), n - 1)
-            frac = (edges - lo).reshape((-1, 1) if axis == 0 else (1, -1))
-            a, b = np.take(values, lo, axis=axis), np.take(values, lo + 1, axis=axis)
-            return np.diff(a + (b - a) * frac, axis=axis)  # the integral is linear inside a pixel
-
-        sums = along(along(integral, h, 0), w, 1)  # rows first: only 2×33 rows are read
+        rows, row_frac = _edges(h, size)
+        cols, col_frac = _edges(w, size)
+        below = integral[rows].astype(np.float64)  # only 2 × (size + 1) rows are read
+        at_rows = below[0::2] + (below[1::2] - below[0::2]) * row_frac[:, None]  # linear inside a pixel
+        left = at_rows[:, cols]
+        corners = left[:, 0::2] + (left[:, 1::2] - left[:, 0::2]) * col_frac
+        sums = np.diff(np.diff(corners, axis=0), axis=1)
         return sums / ((h / size) * (w / size))
+
+
+@functools.lru_cache(maxsize=256)
+def _edges(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the edges of `size` equal boxes over `n` pixels fall: the integral image's index pairs
+    (k, k + 1) around each edge, interleaved, and the fraction of the way from k to k + 1."""
+    edges = np.linspace(0, n, size + 1)
+    lo = np.minimum(np.floor(edges).astype(np.int64), n - 1)
+    pairs = np.stack([lo, lo + 1], axis=1).ravel()
+    return pairs, edges - lo
 
 
 def mean_var(array: np.ndarray) -> tuple[float, float]:
