@@ -156,38 +156,39 @@ def _write(con: duckdb.DuckDBPyConnection, result: dict, task: dict, image_by_na
            label_by_name: dict[str, Metric], chunk_number: int, clear_errors: bool) -> tuple[int, int, int]:
     """One chunk's rows in one transaction: rows new to a table are inserted, others upserted; the
     images' earlier `errors` rows of this stage (``clear_errors``: there are some) are replaced."""
-    task_dataset = dict(zip(task["image_id"].tolist(), task["dataset"]))
-    labels = task["labels"]
-    fresh_labels = np.isin(result["label_id"], labels["label_id"][labels["fresh"]])
     images = pa.table({
         "image_id": pa.array(result["image_id"], pa.int64()),
         **{n: _column(v, image_by_name[n].type) for n, v in result["image_values"].items()},
         "versions": _versions(result["need"], image_by_name),
     })
-    label_rows = pa.table({
-        "label_id": pa.array(result["label_id"], pa.int64()),
-        **{n: _column(v, label_by_name[n].type) for n, v in result["label_values"].items()},
-        "versions": _versions(result["label_need"], label_by_name),
-    })
-    errors = pa.table({
-        "dataset": [task_dataset[e[0]] for e in result["errors"]],
-        "image_id": pa.array([e[0] for e in result["errors"]], pa.int64()),
-        "file": pa.array([e[1] for e in result["errors"]], pa.string()),
-        "stage": pa.array([STAGE] * len(result["errors"]), pa.string()),
-        "message": pa.array([e[2] for e in result["errors"]], pa.string()),
-    })
+    n_labels, n_errors = len(result["label_id"]), len(result["errors"])
     con.execute("BEGIN TRANSACTION")
+    registered = []
     try:
         if images.num_rows:
             tables.upsert(con, "image", images, fresh=task["fresh"])
-        if label_rows.num_rows:
-            tables.upsert(con, "label", label_rows, fresh=fresh_labels)
-        con.register("qmdb_chunk_errors", errors)
-        con.register("qmdb_chunk_ids", pa.table({"image_id": images["image_id"]}))
+        if n_labels:
+            labels = task["labels"]
+            tables.upsert(con, "label", pa.table({
+                "label_id": pa.array(result["label_id"], pa.int64()),
+                **{n: _column(v, label_by_name[n].type) for n, v in result["label_values"].items()},
+                "versions": _versions(result["label_need"], label_by_name),
+            }), fresh=np.isin(result["label_id"], labels["label_id"][labels["fresh"]]))
         if clear_errors:
+            con.register("qmdb_chunk_ids", pa.table({"image_id": images["image_id"]}))
+            registered.append("qmdb_chunk_ids")
             con.execute("DELETE FROM errors WHERE stage = ? AND image_id IN (SELECT image_id FROM qmdb_chunk_ids)",
                         [STAGE])
-        if errors.num_rows:
+        if n_errors:
+            task_dataset = dict(zip(task["image_id"].tolist(), task["dataset"]))
+            con.register("qmdb_chunk_errors", pa.table({
+                "dataset": pa.array([task_dataset[e[0]] for e in result["errors"]], pa.string()),
+                "image_id": pa.array([e[0] for e in result["errors"]], pa.int64()),
+                "file": pa.array([e[1] for e in result["errors"]], pa.string()),
+                "stage": pa.array([STAGE] * n_errors, pa.string()),
+                "message": pa.array([e[2] for e in result["errors"]], pa.string()),
+            }))
+            registered.append("qmdb_chunk_errors")
             con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) SELECT * FROM qmdb_chunk_errors")
         if os.environ.get(KILL_AT) == str(chunk_number):
             os.kill(os.getpid(), signal.SIGKILL)
@@ -196,9 +197,9 @@ def _write(con: duckdb.DuckDBPyConnection, result: dict, task: dict, image_by_na
         con.execute("ROLLBACK")
         raise
     finally:
-        for name in ("qmdb_chunk_errors", "qmdb_chunk_ids"):
+        for name in registered:
             con.unregister(name)
-    return images.num_rows, label_rows.num_rows, errors.num_rows
+    return images.num_rows, n_labels, n_errors
 
 
 def _start_pool(workers: int, metrics: list[Metric]) -> ProcessPoolExecutor:

@@ -113,7 +113,7 @@ def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pa.Table, fresh: np.
     quoted = ", ".join([key, *(f'"{c}"' for c in columns), "versions"])
     name = f"qmdb_chunk_{kind}"
     if fresh is not None and fresh.any():
-        con.register(name, rows.filter(pa.array(fresh)))
+        con.register(name, rows if fresh.all() else rows.filter(pa.array(fresh)))
         try:
             con.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {name}")
         finally:
