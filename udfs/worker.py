@@ -7,6 +7,7 @@ pickling stays cheap; the main process turns them into Arrow and writes them.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from .compute import image_values, label_values
 from .pixels import DecodeError, read
 
 _METRICS: dict[tuple[str, str], registry.Metric] = {}
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
 def init(metrics: list[registry.Metric], threads: int | None = 1) -> None:
@@ -27,9 +29,25 @@ def init(metrics: list[registry.Metric], threads: int | None = 1) -> None:
     plugins, scripts, notebooks); a worker uses one OpenCV thread, the parallelism is across processes."""
     if threads is not None:
         cv2.setNumThreads(threads)
+        _reuse_freed_memory()
         _exit_with_parent()
     _METRICS.clear()
     _METRICS.update({(m.kind, m.name): m for m in metrics})
+
+
+def _reuse_freed_memory() -> None:
+    """Serve an image's arrays (a few MB each) from the heap and keep freed memory for the next image.
+
+    glibc maps every block over 128 KiB afresh and unmaps it when freed, so each image paid about 450
+    page faults, some 2 ms of kernel time per image (a fifth of the pass). Blocks up to 32 MiB now
+    come from the heap, which keeps up to 128 MiB of free memory instead of returning it at once.
+    Elsewhere than glibc nothing changes."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 def _exit_with_parent() -> None:
