@@ -30,9 +30,8 @@ chroma), a quarter of the pixels to visit.
 
 from __future__ import annotations
 
-import functools
 import io
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import cv2
@@ -159,7 +158,7 @@ class Image:
         return sums / ((h / size) * (w / size))
 
 
-@functools.lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def _edges(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Where the edges of `size` equal boxes over `n` pixels fall: the integral image's index pairs
     (k, k + 1) around each edge, interleaved, and the fraction of the way from k to k + 1."""

@@ -82,26 +82,26 @@ def run_chunk(task: dict) -> dict:
         label_need = sorted({n for r in rows for n in labels["need"][r]})
         if rows:
             label_rows.append(np.asarray(rows, np.int64))
+        computed: dict = {}
         try:
             image = read(file)
         except DecodeError as error:
             errors.append((int(image_id), file, str(error)))
-            for name in label_parts if rows else ():
-                label_parts[name].append(np.ma.masked_all(len(rows)))
-            continue
-        values, problems = image_values(image, _pick("image", need))
-        for name, value in values.items():
-            image_out[name][i] = value
-        computed: dict = {}
+            image = None
+        if image is not None:
+            values, problems = image_values(image, _pick("image", need))
+            for name, value in values.items():
+                image_out[name][i] = value
+            if rows:
+                boxes = Boxes(labels["xywh"][lo:hi], labels["class"][lo:hi], image.width, image.height,
+                              labels["share"][lo:hi])
+                computed, more = label_values(image, boxes, _pick("label", label_need))
+                problems += more
+            errors.extend((int(image_id), file, message) for message in problems)
         if rows:
-            boxes = Boxes(labels["xywh"][lo:hi], labels["class"][lo:hi], image.width, image.height,
-                          labels["share"][lo:hi])
-            computed, more = label_values(image, boxes, _pick("label", label_need))
-            problems += more
-        keep = np.asarray(rows, np.int64) - lo
-        for name in label_parts if rows else ():
-            label_parts[name].append(computed[name][keep] if name in computed else np.ma.masked_all(len(rows)))
-        errors.extend((int(image_id), file, message) for message in problems)
+            keep = np.asarray(rows, np.int64) - lo
+            for name in label_parts:
+                label_parts[name].append(computed[name][keep] if name in computed else np.ma.masked_all(len(rows)))
     picked = np.concatenate(label_rows) if label_rows else np.zeros(0, np.int64)
     return {
         "image_id": task["image_id"],
