@@ -75,7 +75,8 @@ def _select_work(con: duckdb.DuckDBPyConnection, image_metrics: list[Metric], la
 
 def next_chunk(remaining: int, chunk_size: int, workers: int) -> int:
     """How many of the `remaining` images the next chunk takes: `chunk_size` until the end is near,
-    then fewer (guided scheduling, down to 8 images), so that the workers finish together.
+    then fewer (guided scheduling, down to 8 images), so that the workers finish together. With one
+    worker or none there is nobody to wait for, and chunks keep their size.
 
     >>> sizes, left = [], 300
     >>> while left:
@@ -84,7 +85,9 @@ def next_chunk(remaining: int, chunk_size: int, workers: int) -> int:
     >>> sizes
     [64, 59, 45, 33, 25, 19, 14, 11, 8, 8, 8, 6]
     """
-    return min(remaining, chunk_size, max(8, -(-remaining // (2 * max(workers, 1)))))
+    if workers <= 1:
+        return min(remaining, chunk_size)
+    return min(remaining, chunk_size, max(8, -(-remaining // (2 * workers))))
 
 
 def _tasks(con: duckdb.DuckDBPyConnection, total: int, chunk_size: int, workers: int, image_metrics: list[Metric],
@@ -110,9 +113,8 @@ def _tasks(con: duckdb.DuckDBPyConnection, total: int, chunk_size: int, workers:
             stop = min(start + next_chunk(total, chunk_size, workers), len(ids))
             total -= stop - start
             part = images.slice(start, stop - start)
-            end = stop - 1
             lo = int(np.searchsorted(label_image, ids[start], side="left"))
-            hi = int(np.searchsorted(label_image, ids[end], side="right"))
+            hi = int(np.searchsorted(label_image, ids[stop - 1], side="right"))
             yield {
                 "image_id": part["image_id"].to_numpy(),
                 "dataset": part["dataset"].to_pylist(),
