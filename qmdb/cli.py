@@ -1,4 +1,4 @@
-"""The `qmdb` command line: one module per command in `qmdb/commands/`."""
+"""The `qmdb` command line: one module per command (`qmdb/commands/`, and any plugin's `qmdb_commands`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import duckdb
 
-from .commands import COMMANDS
+from . import plugins
 from .errors import QmdbError
 
 
@@ -19,8 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMANDS:
-        module = importlib.import_module(f"qmdb.commands.{module_name}")
+    for module_name in plugins.items("qmdb_commands"):
+        module = importlib.import_module(module_name)
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(sub)
         sub.set_defaults(handler=module.run)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import duckdb
 
-from . import functions, schema, views
+from . import plugins, schema
 
 
 def connect(path: str | Path = ":memory:", *, read_only: bool = False, config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """Open (or create) a project database and return a plain DuckDB connection.
 
-    The schema is migrated, qmdb's SQL functions are registered on the
-    connection, and the views of `sql/` and the saved views are installed.
+    The schema is migrated (tables, then the built-in and saved views), and
+    qmdb's SQL functions are registered on the connection.
 
     >>> import qmdb
     >>> con = qmdb.connect()
@@ -21,17 +21,16 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False, config: d
     [(0,)]
     """
     con = duckdb.connect(str(path), read_only=read_only, config=config or {})
-    if not read_only:
-        schema.migrate(con)
-    register(con)
-    if not read_only:
-        views.install(con)
+    if read_only:
+        register(con)
+    else:
+        schema.migrate(con)  # registers the functions first: views call them
     return con
 
 
 def register(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Add qmdb's SQL functions to a connection the caller already has; returns it."""
-    functions.register_all(con)
+    plugins.call("qmdb_sql_functions", con=con)
     return con
 
 

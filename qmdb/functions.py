@@ -1,9 +1,10 @@
 """SQL functions qmdb adds to a DuckDB connection.
 
-Each provider is a module with a `register(con)` function; the built-in ones are
-listed in `PROVIDERS` and are registered exactly as a third party's would be
-(`qmdb.functions.add_provider`). Providers are imported on first use, so opening
-a project stays fast and does not load torch.
+Each provider is a module with a `register(con)` function. The built-in
+providers are listed in `PROVIDERS` and registered by `qmdb.builtins` through
+the `qmdb_sql_functions` hook, the same hook a plugin implements to add its
+own. Providers are imported on first use, so opening a project stays fast and
+does not load torch.
 """
 
 from __future__ import annotations
@@ -13,21 +14,16 @@ from collections.abc import Callable
 
 import duckdb
 
-PROVIDERS: list[str] = [
+PROVIDERS: tuple[str, ...] = (
     "qmdb.udfs.functions",
     "qmdb.selection.functions",
     "qmdb.embeddings.functions",
-]
+)
 
 
-def add_provider(module: str) -> None:
-    """Register a module whose `register(con)` adds SQL functions to every qmdb connection."""
-    if module not in PROVIDERS:
-        PROVIDERS.append(module)
-
-
-def register_all(con: duckdb.DuckDBPyConnection) -> None:
-    for module in PROVIDERS:
+def register_providers(con: duckdb.DuckDBPyConnection, modules: tuple[str, ...] | list[str] = PROVIDERS) -> None:
+    """Call each provider module's `register(con)`."""
+    for module in modules:
         importlib.import_module(module).register(con)
 
 

@@ -3,8 +3,11 @@
 Each component (core, metrics, embeddings, evaluation, …) owns an ordered list
 of migrations; `migrate` applies the ones a database has not seen yet, each in
 its own transaction, and records them in `schema_migrations`. A component
-registers with `@migrations("name")` in its own module and is listed in
-`COMPONENTS` so that opening a project brings every table up to date.
+registers with `@migrations("name")` in its own module, and that module is
+named by a `qmdb_schema` hook (`qmdb.builtins` for qmdb's own, a plugin for
+its tables), so opening a project brings every table up to date. After the
+tables, the views are installed (`qmdb.views.install`): a built-in view that
+does not install is an error, never a silent skip.
 """
 
 from __future__ import annotations
@@ -15,14 +18,6 @@ from collections.abc import Callable
 import duckdb
 
 from .transaction import transaction
-
-COMPONENTS: tuple[str, ...] = (
-    "qmdb.schema",
-    "qmdb.udfs.tables",
-    "qmdb.snapshots",
-    "qmdb.embeddings.schema",
-    "qmdb.evaluation.schema",
-)
 
 _REGISTRY: dict[str, list[str]] = {}
 
@@ -109,11 +104,6 @@ CORE = migrations("core")(
             source_id VARCHAR NOT NULL,
             UNIQUE (model, image_id, source_id)
         );
-        CREATE TABLE IF NOT EXISTS label_truth (
-            label_id BIGINT PRIMARY KEY,
-            true_class VARCHAR NOT NULL,
-            noise VARCHAR
-        );
         CREATE SEQUENCE IF NOT EXISTS tag_id_seq START 1;
         CREATE TABLE IF NOT EXISTS tags (
             tag_id BIGINT PRIMARY KEY DEFAULT nextval('tag_id_seq'),
@@ -149,12 +139,18 @@ CORE = migrations("core")(
 
 
 def _load_components() -> None:
-    for module in COMPONENTS:
+    from . import plugins
+
+    for module in plugins.items("qmdb_schema"):
         importlib.import_module(module)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
-    """Apply every migration this database lacks; returns (component, version) of those applied."""
+    """Apply every migration this database lacks, then install the views (qmdb's SQL functions are
+    registered on `con` first, as views call them); returns (component, version) of those applied."""
+    from .database import register
+
+    register(con)
     _load_components()
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -171,6 +167,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
                 con.execute(script)
                 con.execute("INSERT INTO schema_migrations (component, version) VALUES (?, ?)", [component, version])
             applied.append((component, version))
+    from . import views
+
+    views.install(con)
     return applied
 
 

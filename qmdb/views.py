@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 
 import duckdb
 
@@ -107,13 +108,18 @@ def parse(name: str, text: str, *, builtin: bool = False) -> View:
 
 
 def builtin_views() -> list[View]:
-    """The views shipped in `sql/`, by file name."""
-    folder = resources.files("qmdb.sql")
-    return [
-        parse(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8"), builtin=True)
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".sql")
-    ]
+    """The views every project gets: the `.sql` files of each folder a `qmdb_views` hook names
+    (`sql/` for qmdb's own), by file name; two files of one name are an error."""
+    from . import plugins
+
+    found: dict[str, tuple[View, Path]] = {}
+    for folder in plugins.items("qmdb_views"):
+        for path in sorted(Path(folder).glob("*.sql")):
+            name = path.stem
+            if name in found:
+                raise ViewError(f"built-in view {name}: defined by both {found[name][1]} and {path}")
+            found[name] = (parse(name, path.read_text(encoding="utf-8"), builtin=True), path)
+    return [view for view, _ in sorted(found.values(), key=lambda pair: pair[0].name)]
 
 
 def _from_row(row: tuple) -> View:
@@ -141,20 +147,22 @@ def _installed(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def install(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Create every built-in and saved view this database lacks or has out of date.
+    """Create every built-in and saved view this database lacks or has out of date (`qmdb.schema.migrate`
+    calls it, after the tables they read).
 
-    A view whose tables do not exist yet (metrics not computed, no embeddings)
-    is skipped and reported; it is installed by a later call, which every qmdb
-    command makes after creating tables. Returns {view name: reason skipped}.
+    A built-in view that fails to install raises `ViewError` naming it and DuckDB's reason. A saved
+    view that no longer installs (a table it read was dropped) is left out with a warning; returns
+    {view name: why} for those.
     """
     stored = {v.name: v for v in list_views(con)}
-    for view in builtin_views():
+    builtins = builtin_views()
+    for view in builtins:
         if stored.get(view.name) != view:
             _store(con, view)
     wanted = list_views(con)
     present = _installed(con)
     pending = [v for v in wanted if v.name not in present or stored.get(v.name) != v]
-    skipped: dict[str, str] = {}
+    failed: dict[str, str] = {}
     while pending:
         progress = []
         for view in pending:
@@ -162,13 +170,19 @@ def install(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
                 con.execute(view.create_sql)
                 progress.append(view)
             except duckdb.Error as error:
-                skipped[view.name] = str(error).splitlines()[0]
+                failed[view.name] = str(error).strip().splitlines()[0]
         if not progress:
             break
         pending = [v for v in pending if v not in progress]
         for view in progress:
-            skipped.pop(view.name, None)
-    return skipped
+            failed.pop(view.name, None)
+    broken = sorted(set(failed) & {v.name for v in builtins})
+    if broken:
+        raise ViewError(f"built-in view {broken[0]} does not install: {failed[broken[0]]}"
+                        + (f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""))
+    for name, why in failed.items():
+        warnings.warn(f"saved view {name} no longer installs: {why}", stacklevel=2)
+    return failed
 
 
 def list_views(con: duckdb.DuckDBPyConnection) -> list[View]:

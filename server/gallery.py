@@ -55,11 +55,12 @@ def static(name: str) -> FileResponse:
 @router.get("/gallery/config", summary="What the page needs: database name, writes allowed, plot kinds")
 def config(request: Request) -> dict:
     state = request.app.state.qmdb
-    try:
-        from qmdb.plots import PLOTS
+    from qmdb.plots import plots as plot_kinds
 
-        plots = {kind: plot.as_dict() for kind, plot in PLOTS.items()}
-    except ImportError:  # matplotlib is the 'plot' extra
+    try:
+        import matplotlib  # noqa: F401 - the 'plot' extra draws them
+        plots = {kind: plot.as_dict() for kind, plot in plot_kinds().items()}
+    except ImportError:
         plots = {}
     return {"database": state.settings.database.name, "writable": state.settings.allow_writes, "plots": plots}
 
@@ -88,13 +89,14 @@ def items(request: Request, body: ItemsRequest) -> Response:
 @router.get("/gallery/plots/{kind}.svg", summary="A plot as SVG; its parameters are query parameters")
 def plot(request: Request, kind: str) -> Response:
     state = request.app.state.qmdb
-    try:
-        from qmdb.plots import draw
-    except ImportError:
-        raise ApiError(501, "plots need matplotlib: pip install 'qmdb[plot]'") from None
+    from qmdb.errors import MissingExtra
+    from qmdb.plots import draw
+
     given = dict(request.query_params)
     try:
         data = state.read(lambda cursor: draw(cursor, kind, None, "svg", **given))
+    except MissingExtra as error:
+        raise ApiError(501, str(error)) from None
     except (QmdbError, ValueError, TypeError, duckdb.Error) as error:
         raise ApiError(400, f"plot {kind}: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
     return Response(data, media_type="image/svg+xml")

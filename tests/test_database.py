@@ -4,7 +4,7 @@ import qmdb
 from qmdb.schema import add_columns, migrate, schema_version
 
 TABLES = {"datasets", "images", "labels", "predictions", "classes", "models", "tags", "errors",
-          "saved_views", "label_truth"}
+          "saved_views"}
 
 
 def test_connect_creates_schema(con):

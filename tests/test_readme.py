@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 from qmdb import views
-from qmdb.commands import COMMANDS
+from qmdb import plugins
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 
@@ -20,8 +20,8 @@ def test_every_builtin_view_is_in_the_views_table():
 def test_every_command_is_documented():
     import importlib
 
-    for module in COMMANDS:
-        name = importlib.import_module(f"qmdb.commands.{module}").NAME
+    for module in plugins.items("qmdb_commands"):
+        name = importlib.import_module(module).NAME
         assert f"`qmdb {name}" in README, f"command {name} is not in README.md"
 
 

@@ -1,19 +1,2 @@
-"""CLI commands, one module each: `NAME`, `HELP`, `configure(parser)`, `run(args) -> int`."""
-
-COMMANDS: tuple[str, ...] = (
-    "init",
-    "sql",
-    "tables",
-    "views",
-    "import_",
-    "export",
-    "metrics",
-    "serve",
-    "snapshot",
-    "tag",
-    "embed",
-    "evaluate",
-    "demo",
-    "gallery",
-    "plot",
-)
+"""CLI commands, one module each: `NAME`, `HELP`, `configure(parser)`, `run(args) -> int`; the modules
+are named by the `qmdb_commands` hook (`qmdb.builtins` for these, a plugin for its own)."""

@@ -1,9 +1,9 @@
-"""qmdb export: the images/labels a query or view selects, as COCO JSON or a YOLO folder."""
+"""qmdb export: the images/labels a query or view selects, as COCO JSON, a YOLO folder, or a plugin's format."""
 
 import argparse
 
+from .. import plugins
 from ..database import connect
-from ..export import export_coco, export_yolo
 from ..export.yolo import IMAGE_MODES
 from .arguments import view_params
 
@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--query", "-q", help="SQL whose rows carry label_id or image_id")
     which.add_argument("--view", help="a view whose rows carry label_id or image_id")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a view parameter")
-    parser.add_argument("--format", "-f", choices=("coco", "yolo"), required=True)
+    parser.add_argument("--format", "-f", choices=list(plugins.formats("qmdb_export_formats")), required=True)
     parser.add_argument("--output", "-o", required=True, help="coco: the JSON file; yolo: the folder")
     parser.add_argument("--images", choices=IMAGE_MODES, default="symlink", help="yolo: link, copy or skip image files")
 
@@ -27,10 +27,9 @@ def run(args: argparse.Namespace) -> int:
     options = {"query": args.query, "view": args.view, "params": params or None}
     con = connect(args.database)
     try:
-        if args.format == "coco":
-            report = export_coco(con, args.output, **options)
-        else:
-            report = export_yolo(con, args.output, images=args.images, **options)
+        if args.format == "yolo":
+            options["images"] = args.images
+        report = plugins.formats("qmdb_export_formats")[args.format](con, args.output, **options)
     finally:
         con.close()
     print(report)

@@ -4,20 +4,20 @@ import argparse
 
 from ..database import connect
 from ..errors import QmdbError
-from ..importers import DATASET_FORMATS, PREDICTION_FORMATS, import_dataset, import_metadata, import_predictions
+from ..importers import dataset_formats, prediction_formats, import_dataset, import_metadata, import_predictions
 
 NAME = "import"
-HELP = "import a dataset (coco, yolo, voc, folders, table), a model's predictions, or per-image metadata"
+HELP = "import a dataset (coco, yolo, voc, folders, table, a plugin's format), a model's predictions, or per-image metadata"
 USAGE = """
-  qmdb import DB FORMAT SOURCE [--name N] [--root DIR] [--split S]     FORMAT: coco yolo voc folders table
-  qmdb import DB predictions FORMAT SOURCE --model M --dataset D       FORMAT: coco yolo probs
+  qmdb import DB FORMAT SOURCE [--name N] [--root DIR] [--split S]     FORMAT: coco yolo voc folders table …
+  qmdb import DB predictions FORMAT SOURCE --model M --dataset D       FORMAT: coco yolo probs …
   qmdb import DB metadata SOURCE --dataset D [--key path|image_id|source_id]"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = USAGE
     parser.add_argument("database", help="path of the .duckdb file")
-    parser.add_argument("kind", help=f"{', '.join(DATASET_FORMATS)}, predictions or metadata")
+    parser.add_argument("kind", help=f"{', '.join(dataset_formats())}, predictions or metadata")
     parser.add_argument("arguments", nargs="+", help="SOURCE, or FORMAT SOURCE for predictions")
     parser.add_argument("--name", help="dataset name (default: from the source)")
     parser.add_argument("--root", help="folder image paths are relative to")
@@ -44,21 +44,18 @@ def run(args: argparse.Namespace) -> int:
 def _run(con, args: argparse.Namespace) -> int:
     if args.kind == "predictions":
         fmt, source = _one(args, 2, "FORMAT SOURCE")
-        if fmt not in PREDICTION_FORMATS or not args.model or not args.dataset:
-            raise QmdbError(f"qmdb import predictions needs a FORMAT ({', '.join(PREDICTION_FORMATS)}), --model and --dataset")
+        if fmt not in prediction_formats() or not args.model or not args.dataset:
+            raise QmdbError(f"qmdb import predictions needs a FORMAT ({', '.join(prediction_formats())}), --model and --dataset")
         report = import_predictions(con, fmt, source, model=args.model, dataset=args.dataset, root=args.root)
     elif args.kind == "metadata":
         (source,) = _one(args, 1, "one SOURCE")
         if not args.dataset:
             raise QmdbError("qmdb import metadata needs --dataset")
         report = import_metadata(con, source, dataset=args.dataset, key=args.key)
-    elif args.kind in DATASET_FORMATS:
+    elif args.kind in dataset_formats():
         (source,) = _one(args, 1, "one SOURCE")
         report = import_dataset(con, args.kind, source, name=args.name, root=args.root, split=args.split)
     else:
-        raise QmdbError(f"unknown import '{args.kind}'; choose {', '.join(DATASET_FORMATS)}, predictions or metadata")
-    from .. import views
-
-    views.install(con)
+        raise QmdbError(f"unknown import '{args.kind}'; choose {', '.join(dataset_formats())}, predictions or metadata")
     print(report)
     return 0

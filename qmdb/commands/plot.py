@@ -3,11 +3,10 @@
 import argparse
 
 from ..database import connect
-from ..errors import MissingExtra
+from .arguments import view_params
 
 NAME = "plot"
 HELP = "draw a plot: histogram, scatter, by-metric, importance, confusion, pr (PNG/SVG/PDF; needs the 'plot' extra)"
-KINDS = ("histogram", "scatter", "by-metric", "importance", "confusion", "pr")
 OPTIONS = {  # option -> (the plots' parameter, type, help)
     "--metric": ("metric", str, "histogram, by-metric: the metric (default brightness)"),
     "--x": ("x", str, "scatter: metric on the x axis (default brightness)"),
@@ -24,19 +23,22 @@ OPTIONS = {  # option -> (the plots' parameter, type, help)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("database", help="path of the .duckdb file")
-    parser.add_argument("kind", choices=KINDS, help="which plot")
+    from ..plots import plots
+
+    parser.add_argument("kind", choices=list(plots()), help="which plot")
     for option, (dest, kind, text) in OPTIONS.items():
         parser.add_argument(option, dest=dest, type=kind, default=None, help=text)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="any parameter of the plot kind (a plugin's plots take theirs this way)")
     parser.add_argument("--output", "-o", required=True, help="file to write: .png, .svg or .pdf")
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from ..plots import PLOTS, draw
-    except ImportError as error:
-        raise MissingExtra("qmdb plot", "plot") from error
-    takes = {name for name, _, _ in PLOTS[args.kind].parameters}
+    from ..plots import draw, plots
+
+    takes = {name for name, _, _ in plots()[args.kind].parameters}
     given = {dest: getattr(args, dest) for dest, _, _ in OPTIONS.values() if getattr(args, dest) is not None}
+    given.update(view_params(args.param))
     ignored = sorted(set(given) - takes)
     if ignored:
         print(f"qmdb plot {args.kind}: ignoring {', '.join(ignored)} (it takes {', '.join(sorted(takes))})")

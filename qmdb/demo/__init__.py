@@ -9,6 +9,14 @@ truth, real models' predictions, built into a project through qmdb's own importe
 `qmdb demo` does the same and shows what is inside.
 """
 
+try:  # the demo's images and models come from scikit-learn and scikit-image: the 'demo' extra
+    import skimage  # noqa: F401
+    import sklearn  # noqa: F401
+except ImportError as error:
+    from ..errors import MissingExtra
+
+    raise MissingExtra("qmdb demo", "demo") from error
+
 from .build import IMPORTS, POST_IMPORT_STEPS, build
 from .generate import generate
 

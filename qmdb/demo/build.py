@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from .. import views
 from ..database import connect
 from ..importers import import_dataset, import_metadata, import_predictions
+from ..label_errors.arrays import LABEL_TRUTH
 from ..transaction import transaction
 from . import classifier, detector, spec
 from .generate import generate
@@ -50,7 +50,7 @@ _DONE = {
     "metadata": "SELECT count(*) FROM information_schema.columns WHERE table_name = 'images' AND column_name = 'camera'",
 }
 
-TRUTH_SQL = """
+TRUTH_SQL = LABEL_TRUTH + """;
 CREATE TABLE IF NOT EXISTS label_truth_missing (
     image_id BIGINT NOT NULL, class VARCHAR NOT NULL, x DOUBLE, y DOUBLE, w DOUBLE, h DOUBLE);
 INSERT INTO label_truth (label_id, true_class, noise)
@@ -148,7 +148,6 @@ def build(db_path: str | Path = "demo.duckdb", data_dir: str | Path | None = Non
             for label, result in run_post_import(con, say=say).items():
                 if result != "done":
                     say(f"  {label}: {result}")
-        views.install(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -10,17 +10,21 @@ from ..errors import InputError, QmdbError
 from .base import Embedder
 from .builtin import BuiltinEmbedder
 
-BUILTIN = ("builtin", BuiltinEmbedder.name)
+def embedders() -> dict:
+    """{model name: factory} of every embedder the `qmdb_embedders` hook names (the built-in descriptor
+    as `builtin` / `builtin-hog-v1`, and any plugin's)."""
+    from .. import plugins
+
+    return plugins.formats("qmdb_embedders")
 
 
 def get_embedder(model: str = "builtin", weights: str | None = None, *, device: str | None = None,
                  name: str | None = None) -> Embedder:
-    """`builtin` (or `builtin-hog-v1`) for the offline descriptor; otherwise an open_clip architecture
-    (a name or a config .json) with an optional local weights file."""
-    if model in BUILTIN:
-        if weights is not None:
-            raise InputError(weights, "--weights", f"the built-in model {BuiltinEmbedder.name} takes no weights")
-        return BuiltinEmbedder()
+    """A named embedder (`embedders()`: `builtin` for the offline descriptor, or a plugin's); otherwise an
+    open_clip architecture (a name or a config .json) with an optional local weights file."""
+    named = embedders()
+    if model in named:
+        return named[model](weights, device=device, name=name)
     from .clip import OpenClipEmbedder
 
     return OpenClipEmbedder(model, weights, device=device, name=name)
@@ -60,6 +64,8 @@ def resolve_model(con: duckdb.DuckDBPyConnection, item_type: str, model: str | N
 def _reopen(kind: str, arch: str | None, weights: str | None, name: str) -> Embedder:
     if kind == "builtin":
         return BuiltinEmbedder()
+    if kind in embedders():  # a plugin's embedder records its registered name as its kind
+        return embedders()[kind](weights, name=name)
     from .clip import OpenClipEmbedder
 
     return OpenClipEmbedder(arch, weights, name=name)

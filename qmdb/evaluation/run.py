@@ -10,7 +10,6 @@ import pyarrow.compute as pc
 
 from ..errors import QmdbError
 from ..transaction import transaction
-from ..views import install
 from .classification import classification_rows
 from .detection import evaluate_detection
 
@@ -100,7 +99,6 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
         con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [model, dataset, task, images, counts["labels"], counts["predictions"], seconds])
-    install(con)
     if task == "classification":
         stats = dict(con.execute("SELECT 'accuracy', avg((outcome = 'TP')::DOUBLE) FROM matches "
                                  "WHERE model = ? AND item_type = 'label'", [model]).fetchall())

@@ -1,10 +1,11 @@
 """Importers: datasets, predictions and metadata into a project, each import one transaction.
 
 One module per format; each parses its source into Arrow tables with no
-database access, and `store` writes them with one upsert per table.
+database access, and `store` writes them with one upsert per table. Formats
+are named by the `qmdb_dataset_formats` and `qmdb_prediction_formats` hooks
+(`qmdb.builtins` for qmdb's own, any plugin for more).
 
->>> import qmdb
->>> sorted(DATASET_FORMATS), sorted(PREDICTION_FORMATS)
+>>> sorted(dataset_formats()), sorted(prediction_formats())
 (['coco', 'folders', 'table', 'voc', 'yolo'], ['coco', 'probs', 'yolo'])
 """
 
@@ -18,18 +19,18 @@ import duckdb
 from ..errors import QmdbError
 from .report import ImportReport
 
-DATASET_FORMATS: dict[str, str] = {
-    "coco": "qmdb.importers.coco",
-    "yolo": "qmdb.importers.yolo",
-    "voc": "qmdb.importers.voc",
-    "folders": "qmdb.importers.folders",
-    "table": "qmdb.importers.table",
-}
-PREDICTION_FORMATS: dict[str, str] = {
-    "coco": "qmdb.importers.predictions.coco",
-    "yolo": "qmdb.importers.predictions.yolo",
-    "probs": "qmdb.importers.predictions.probs",
-}
+def dataset_formats() -> dict[str, str]:
+    """{format: module} of every dataset importer, built-ins first."""
+    from .. import plugins
+
+    return plugins.formats("qmdb_dataset_formats")
+
+
+def prediction_formats() -> dict[str, str]:
+    """{format: module} of every prediction importer, built-ins first."""
+    from .. import plugins
+
+    return plugins.formats("qmdb_prediction_formats")
 
 
 def _module(registry: dict[str, str], fmt: str, what: str):
@@ -44,7 +45,7 @@ def import_dataset(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path,
 
     Args:
         con: a qmdb connection (`qmdb.connect`).
-        fmt: "coco", "yolo", "voc", "folders" or "table".
+        fmt: "coco", "yolo", "voc", "folders", "table", or a plugin's format (`dataset_formats()`).
         source: the annotation file or folder (see each format's module).
         name: the dataset's name (default: from the source's name).
         root: the folder image paths are relative to (default: per format).
@@ -52,7 +53,7 @@ def import_dataset(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path,
     """
     from .store import write_dataset
 
-    batch = _module(DATASET_FORMATS, fmt, "dataset").read(source, name=name, root=root, split=split)
+    batch = _module(dataset_formats(), fmt, "dataset").read(source, name=name, root=root, split=split)
     return write_dataset(con, batch)
 
 
@@ -64,7 +65,7 @@ def import_predictions(con: duckdb.DuckDBPyConnection, fmt: str, source: str | P
     """
     from .predictions.store import write_predictions
 
-    batch = _module(PREDICTION_FORMATS, fmt, "prediction").read(con, source, model=model, dataset=dataset, root=root)
+    batch = _module(prediction_formats(), fmt, "prediction").read(con, source, model=model, dataset=dataset, root=root)
     return write_predictions(con, batch)
 
 
@@ -77,4 +78,4 @@ def import_metadata(con: duckdb.DuckDBPyConnection, source: str | Path, *, datas
 
 
 __all__ = ["ImportReport", "import_dataset", "import_predictions", "import_metadata",
-           "DATASET_FORMATS", "PREDICTION_FORMATS"]
+           "dataset_formats", "prediction_formats"]

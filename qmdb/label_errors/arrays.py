@@ -5,6 +5,10 @@ For notebooks and benchmarks that already have numpy arrays: one call writes
 `predictions` (class = argmax, score = its probability, probs = MAP) and,
 when the true classes are known, `label_truth` — the same rows the importers
 write, in one transaction, with no Python loop over rows.
+
+`label_truth` is not part of a project's schema: only data whose true classes
+are known (the demo, benchmarks with injected noise) has it, created by
+`LABEL_TRUTH` on first write.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ import pyarrow as pa
 
 from ..transaction import transaction
 from ..errors import InputError
+
+
+LABEL_TRUTH = """
+CREATE TABLE IF NOT EXISTS label_truth (
+    label_id BIGINT PRIMARY KEY,
+    true_class VARCHAR NOT NULL,
+    noise VARCHAR
+)"""
 
 
 def _check(paths: Sequence[str], given: np.ndarray, probs: np.ndarray, class_names: Sequence[str]) -> None:
@@ -71,6 +83,7 @@ def load_classification(con: duckdb.DuckDBPyConnection, *, dataset: str, model: 
             "SELECT ?, i.image_id, r.predicted, r.score, r.probs, 'probs' "
             "FROM _qmdb_rows r JOIN images i ON i.dataset = ? AND i.path = r.path",
             [model, dataset])
+        con.execute(LABEL_TRUTH)
         con.execute(
             "INSERT INTO label_truth (label_id, true_class, noise) "
             "SELECT l.label_id, r.truth, ? FROM _qmdb_rows r "

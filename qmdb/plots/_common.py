@@ -18,8 +18,7 @@ FORMATS = ("png", "svg", "pdf")
 SCOPES = {"image": ("image_metrics", "image_id"), "label": ("label_metrics", "label_id")}
 
 
-class PlotError(QmdbError):
-    """A plot that cannot be drawn: unknown metric or model, no data, unsupported file type."""
+from .registry import PlotError  # noqa: E402 - after the matplotlib check
 
 
 def figure(width: float = 7.0, height: float = 4.5) -> Figure:
