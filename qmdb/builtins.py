@@ -20,6 +20,16 @@ def qmdb_schema() -> list[str]:
 
 
 @hookimpl
+def qmdb_migrate(con: duckdb.DuckDBPyConnection) -> None:
+    from .udfs.registry import metrics
+    from .udfs.tables import TABLES
+    from .schema import add_columns
+
+    for kind, (table, _) in TABLES.items():
+        add_columns(con, table, {m.name: m.type for m in metrics(kind)})
+
+
+@hookimpl
 def qmdb_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
     from .functions import register_providers
 

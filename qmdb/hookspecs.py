@@ -33,6 +33,12 @@ def qmdb_schema() -> list[str]:
 
 
 @hookspec
+def qmdb_migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """After the migrations, before the views install: add what registered parts need (each registered
+    metric's column), so a view can read them in a new project."""
+
+
+@hookspec
 def qmdb_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Add SQL functions (Python UDFs, macros) to a connection opened or registered by qmdb."""
 

@@ -167,8 +167,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
                 con.execute(script)
                 con.execute("INSERT INTO schema_migrations (component, version) VALUES (?, ?)", [component, version])
             applied.append((component, version))
-    from . import views
+    from . import plugins, views
 
+    plugins.call("qmdb_migrate", con=con)
     views.install(con)
     return applied
 
