@@ -47,8 +47,8 @@ def main() -> None:
     print(qmdb.compute_metrics(con, workers=0, progress=False))
     con.sql("SELECT path, green_share, brightness, sharpness FROM metrics_images ORDER BY path").show()
     con.sql("SELECT path, box_edge_density, box_brightness FROM metrics_labels ORDER BY path").show()
-    # the custom metric is also an ad hoc SQL function
-    con.sql("SELECT path, green_share(image_file(image_id)) AS ad_hoc FROM images ORDER BY path").show()
+    # the custom metric is also an ad hoc SQL function, by id
+    con.sql("SELECT path, green_share(image_id) AS ad_hoc FROM images ORDER BY path").show()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,14 @@ def registered(con: duckdb.DuckDBPyConnection, **tables: object) -> Iterator[duc
                 pass
 
 
+def commit(con: duckdb.DuckDBPyConnection) -> None:
+    """COMMIT the open transaction: the one place where every `transaction` ends well.
+
+    A seam, not a hook: tests replace it (``monkeypatch.setattr(qmdb.transaction, "commit", ...)``)
+    to interrupt a run just before a given commit."""
+    con.execute("COMMIT")
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, **tables: object) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN … COMMIT, or ROLLBACK on any exception (the database is left as it was), with
@@ -47,4 +55,4 @@ def transaction(con: duckdb.DuckDBPyConnection, **tables: object) -> Iterator[du
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+    commit(con)

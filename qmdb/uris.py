@@ -11,6 +11,20 @@ works with the local engine as well as with Ray.
 (True, False, False)
 >>> location("/data", "a.jpg"), location("", "gs://bucket/a.jpg")
 ('/data/a.jpg', 'gs://bucket/a.jpg')
+
+The path rule (one for every reader; `image_location(root, path)` is the same
+rule in SQL, defined by the `metrics` migrations of `qmdb.udfs.tables`): an
+image's `path` that is a URI or an absolute path is where it is read from;
+otherwise it is joined to its dataset's `root`, and a root that is neither a
+URI nor absolute (the empty root included) starts at the database file's
+folder (`folder`; with none, an in-memory database, at the working directory).
+The importers store roots absolute (resolved at import time); a manifest's
+dataset has the empty root and absolute paths or URIs.
+
+>>> location("photos", "a.jpg", "/projects/p"), location("", "a.jpg", "/projects/p")
+('/projects/p/photos/a.jpg', '/projects/p/a.jpg')
+>>> location("s3://bucket/set/", "a.jpg", "/projects/p"), location("/data", "/elsewhere/a.jpg")
+('s3://bucket/set/a.jpg', '/elsewhere/a.jpg')
 """
 
 from __future__ import annotations
@@ -32,9 +46,16 @@ def is_uri(name: str | Path) -> bool:
     return "://" in str(name)
 
 
-def location(root: str, path: str) -> str:
-    """Where an image is read from: a URI as itself, a path joined to its dataset's root."""
-    return path if is_uri(path) else str(Path(root) / path)
+def location(root: str, path: str, folder: str | None = None) -> str:
+    """Where an image is read from (the path rule above): a URI or an absolute path as itself, else
+    joined to its dataset's root; a relative root starts at `folder` (the database file's folder).
+    Plain string joins, exactly as the SQL macro `image_location` does them."""
+    if is_uri(path) or path.startswith("/"):
+        return path
+    if is_uri(root) or root.startswith("/"):
+        return root.rstrip("/") + "/" + path
+    parts = ([] if folder is None else [folder.rstrip("/")]) + ([root.rstrip("/")] if root.rstrip("/") else [])
+    return "/".join([*parts, path])
 
 
 def _filesystem(uri: str):

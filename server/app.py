@@ -24,7 +24,7 @@ from qmdb.errors import ViewError
 
 from . import errors, gallery, images
 from .auth import BearerAuth
-from .cache import PageCache
+from .cache import PageCache, volatility
 from .connection import open_serving
 from .execution import Query as Sql
 from .execution import Runner, dumps
@@ -73,7 +73,8 @@ class State:
             self.cache.learn(dict(cursor.execute(
                 "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal UNION ALL "
                 "SELECT function_name, string_agg(macro_definition, ' ') FROM duckdb_functions() "
-                "WHERE function_type IN ('macro', 'table_macro') AND NOT internal GROUP BY 1").fetchall()))
+                "WHERE function_type IN ('macro', 'table_macro') AND NOT internal GROUP BY 1").fetchall()),
+                volatility(cursor))
         finally:
             cursor.close()
 

@@ -5,12 +5,15 @@ SQL, no extension install or load, no Python replacement scans (a query cannot
 read the server's own Python variables), no spilling to a temp folder, a
 memory limit, and the configuration locked last so no query can undo any of it.
 
-qmdb's Python functions are a separate question: a Python UDF that opens a
-path (`sharpness(path)`) would bypass `enable_external_access`. The server
-therefore registers only the function providers in `SERVED_PROVIDERS` — the
-similarity search of `qmdb.embeddings`, which reads the vector index beside
-the database and no client-chosen file — and no metric function: metrics are
-served from the materialized `image_metrics` / `label_metrics` tables.
+qmdb's Python functions are a separate question: a Python UDF that opened a
+path given in SQL would bypass `enable_external_access`. The server therefore
+registers only the function providers in `SERVED_PROVIDERS`, none of which
+takes a path: the similarity search of `qmdb.embeddings` (it reads the vector
+index beside the database) and the metric functions of `qmdb.udfs.functions`,
+which take an `image_id` / `label_id` and find the file themselves by the path
+rule (registered with `register_served`: a file that leaves its dataset root
+gives NULL, unread). So `SELECT image_id, brightness(image_id) FROM images`
+works over HTTP, and no client can name a file to read.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import duckdb
 from qmdb import functions
 
 # Provider modules (see qmdb.functions.PROVIDERS) whose SQL functions the server registers.
-SERVED_PROVIDERS: tuple[str, ...] = ("qmdb.embeddings",)
+SERVED_PROVIDERS: tuple[str, ...] = ("qmdb.embeddings", "qmdb.udfs.functions")
 
 SAFE_CONFIG: dict[str, object] = {
     "enable_external_access": False,
@@ -59,7 +62,8 @@ def open_serving(path: str | Path, *, writable: bool = False, memory_limit: str 
     if threads:
         config["threads"] = threads
     con = duckdb.connect(str(path), read_only=not writable, config=config)
-    for module in served_providers():
-        importlib.import_module(module).register(con)
+    for name in served_providers():
+        module = importlib.import_module(name)
+        getattr(module, "register_served", module.register)(con)  # a provider's served variant, if it has one
     con.execute("SET lock_configuration = true")
     return con

@@ -1,15 +1,17 @@
-"""Image files, thumbnails and label crops, by id: paths come from `images` and `datasets`
-(the dataset root joined with the image's relative path), never from the client, and a
-path that leaves its dataset root is refused."""
+"""Image files, thumbnails and label crops, by id: paths come from `images` and `datasets` by the
+one path rule (`qmdb.uris.location`), never from the client, and a file that leaves its dataset
+root is refused. Pixels come from the one image reader (`qmdb.images`: EXIF orientation ignored,
+so a label's box crops the region it was drawn on)."""
 
 from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
 
-import cv2
 import duckdb
 import numpy as np
+
+from qmdb import images
 
 from .errors import ApiError
 
@@ -17,22 +19,17 @@ JPEG_QUALITY = 90
 
 
 def image_path(cursor: duckdb.DuckDBPyConnection, database: Path, image_id: int) -> Path:
-    """The file of one image, checked to lie under its dataset's root."""
-    rows = cursor.execute(
-        "SELECT d.root, i.path FROM images i JOIN datasets d ON d.name = i.dataset WHERE i.image_id = ?", [image_id]
-    ).fetchall()
-    if not rows:
+    """The file of one image, checked to lie under its dataset's root. (`database` is the served
+    file; relative roots start at its folder as DuckDB names it.)"""
+    found = images.files(cursor, [image_id])
+    if image_id not in found:
         raise ApiError(404, f"no image with image_id {image_id}")
-    root, relative = rows[0]
-    base = Path(root)
-    if not base.is_absolute():
-        base = database.resolve().parent / base
-    base = base.resolve()
-    path = (base / relative).resolve()
-    if not path.is_relative_to(base):
+    file, base = found[image_id]
+    if "://" in file or not images.contained(file, base):
         raise ApiError(403, f"image {image_id}: its path leaves the dataset root; refused")
+    path = Path(file).resolve()
     if not path.is_file():
-        raise ApiError(404, f"image {image_id}: file {relative} is missing under the dataset root")
+        raise ApiError(404, f"image {image_id}: file {Path(file).name} is missing under the dataset root")
     return path
 
 
@@ -41,31 +38,22 @@ def media_type(path: Path) -> str:
 
 
 def _decode(path: Path, image_id: int) -> np.ndarray:
-    pixels = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if pixels is None:
-        raise ApiError(422, f"image {image_id}: {path.name} cannot be decoded")
-    return pixels
-
-
-def _fit(pixels: np.ndarray, size: int) -> np.ndarray:
-    height, width = pixels.shape[:2]
-    scale = size / max(height, width)
-    if scale >= 1:
-        return pixels
-    shape = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(pixels, shape, interpolation=cv2.INTER_AREA)
+    try:
+        return images.read_bgr(path)
+    except images.DecodeError:
+        raise ApiError(422, f"image {image_id}: {path.name} cannot be decoded") from None
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise ApiError(500, "JPEG encoding failed")
-    return data.tobytes()
+    try:
+        return images.jpeg(pixels, JPEG_QUALITY)
+    except ValueError:
+        raise ApiError(500, "JPEG encoding failed") from None
 
 
 def thumbnail(path: Path, image_id: int, size: int) -> bytes:
     """A JPEG whose longest side is at most `size` pixels (never upscaled)."""
-    return _jpeg(_fit(_decode(path, image_id), size))
+    return _jpeg(images.fit(_decode(path, image_id), size))
 
 
 def crop(cursor: duckdb.DuckDBPyConnection, database: Path, label_id: int, margin: float, size: int | None) -> bytes:
@@ -77,10 +65,9 @@ def crop(cursor: duckdb.DuckDBPyConnection, database: Path, label_id: int, margi
     if None in (x, y, w, h):
         raise ApiError(400, f"label {label_id} has no box (an image-level label); fetch /images/{image_id}")
     pixels = _decode(image_path(cursor, database, image_id), image_id)
-    height, width = pixels.shape[:2]
-    left, top = int(np.floor(max(0.0, x - margin * w))), int(np.floor(max(0.0, y - margin * h)))
-    right, bottom = int(np.ceil(min(width, x + w + margin * w))), int(np.ceil(min(height, y + h + margin * h)))
-    if right <= left or bottom <= top:
+    region = images.box_region(pixels.shape, x, y, w, h, margin)
+    if region is None:
         raise ApiError(422, f"label {label_id}: its box lies outside image {image_id}")
+    top, bottom, left, right = region
     part = pixels[top:bottom, left:right]
-    return _jpeg(_fit(part, size) if size else part)
+    return _jpeg(images.fit(part, size) if size else part)

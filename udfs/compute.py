@@ -7,8 +7,8 @@ message is returned, to become an `errors` row.
 >>> from qmdb.udfs import registry
 >>> from qmdb.udfs.pixels import Image
 >>> values, problems = image_values(Image(np.zeros((2, 3, 3), np.uint8)), registry.metrics("image", ["width", "is_dark"]))
->>> values, problems
-({'width': 3, 'is_dark': True}, [])
+>>> sorted(values.items()), problems
+([('is_dark', True), ('width', 3)], [])
 """
 
 from __future__ import annotations

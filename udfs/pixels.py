@@ -1,7 +1,8 @@
 """Decoding an image once, at analysis resolution, and the derived arrays its metrics share.
 
-`decode` turns file bytes into an `Image` (8-bit BGR, EXIF orientation
-ignored so pixels match the stored width/height the boxes refer to); every
+`decode` turns file bytes into an `Image` (8-bit BGR, through the one image
+reader `qmdb.images`: EXIF orientation ignored so pixels match the stored
+width/height the boxes refer to); every
 metric of that image and of its boxes then reads the same arrays. Derived
 arrays (grey levels, the grey histogram, the Laplacian, HSV, …) are computed on
 first use and cached on the object, so a metric never pays for them twice.
@@ -38,15 +39,12 @@ import cv2
 import numpy as np
 import PIL.Image
 
-from ..uris import UnreadableError, read_bytes
+from ..images import FLAGS, REDUCED, DecodeError, check_bytes, read_bytes_or_fail
+from ..images import decode as decode_pixels
 
-FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+__all__ = ["ANALYSIS_SIDE", "FLAGS", "REDUCED", "DecodeError", "Image", "check_bytes", "decode", "read"]
+
 ANALYSIS_SIDE = 512
-REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
-
-
-class DecodeError(Exception):
-    """A file that is not a readable image: missing, empty, truncated, corrupt or not an image."""
 
 
 class Image:
@@ -70,7 +68,7 @@ class Image:
         """The same file decoded at its full size (a second decode, paid only by a metric that asks)."""
         if self.scale == 1.0 or self._data is None:
             return self
-        return Image(_imdecode(self._data, FLAGS))
+        return Image(decode_pixels(self._data))
 
     @cached_property
     def half(self) -> Image:
@@ -176,19 +174,6 @@ def mean_var(array: np.ndarray) -> tuple[float, float]:
     return mean, max(cv2.norm(array, cv2.NORM_L2SQR) / n - mean * mean, 0.0)
 
 
-def check_bytes(data: bytes | np.ndarray) -> None:
-    """Refuse input that OpenCV would decode silently into a wrong image: empty or truncated JPEG."""
-    view = memoryview(data).cast("B")
-    if len(view) == 0:
-        raise DecodeError("empty file (0 bytes)")
-    if view[:3] == b"\xff\xd8\xff" and view[-2:] != b"\xff\xd9":
-        whole = bytes(view)
-        # Entropy-coded data cannot contain FF D9, so a complete JPEG has its end-of-image
-        # marker after the start of its last scan (an EXIF thumbnail's own EOI comes before).
-        if whole.rfind(b"\xff\xd9") < whole.rfind(b"\xff\xda"):
-            raise DecodeError("truncated JPEG: no end-of-image marker after the last scan")
-
-
 def reduction(width: int, height: int, side: int | None = None) -> int:
     """The analysis scale denominator (1, 2, 4 or 8) of an image of this size."""
     side = ANALYSIS_SIDE if side is None else side
@@ -234,16 +219,6 @@ def file_size(buffer: np.ndarray) -> tuple[int, int] | None:
         return None
 
 
-def _imdecode(buffer: np.ndarray, flags: int) -> np.ndarray:
-    try:
-        bgr = cv2.imdecode(buffer, flags)
-    except cv2.error as error:
-        raise DecodeError(f"cannot decode: {str(error).strip().splitlines()[-1]}") from None
-    if bgr is None:
-        raise DecodeError("cannot decode: not an image, or a corrupt or unsupported one")
-    return bgr
-
-
 def decode(data: bytes | np.ndarray, side: int | None = None) -> Image:
     """Decode file bytes into an `Image` at analysis resolution (``side``: the longest side to keep,
     default `ANALYSIS_SIDE`; 0 for full resolution), or raise `DecodeError` saying why not."""
@@ -252,17 +227,13 @@ def decode(data: bytes | np.ndarray, side: int | None = None) -> Image:
     size = file_size(buffer)
     scale = reduction(*size, side) if size else 1
     if scale > 1:
-        bgr = _imdecode(buffer, REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
+        bgr = decode_pixels(buffer, scale)
         if abs(bgr.shape[1] * scale - size[0]) < scale and abs(bgr.shape[0] * scale - size[1]) < scale:
             return Image(bgr, size, buffer)
         # else the header's size disagrees with the pixels: trust the pixels, decoded at full size
-    return Image(_imdecode(buffer, FLAGS))
+    return Image(decode_pixels(buffer))
 
 
 def read(path: str | Path, side: int | None = None) -> Image:
     """Read (a path or an object-store URI, see `qmdb.uris`) and decode one file at analysis resolution."""
-    try:
-        data = read_bytes(path)
-    except UnreadableError as error:
-        raise DecodeError(str(error)) from None
-    return decode(data, side)
+    return decode(read_bytes_or_fail(path), side)

@@ -3,7 +3,13 @@
 A metric is a name, a kind (image or label), a version, an SQL type, a
 one-line meaning (the docstring's first line) and a unit or range. The
 built-in metrics are registered by the same decorators a user puts on a
-custom metric; `BUILTINS` lists their modules, imported on first use.
+custom metric: every module of `qmdb.udfs.image` and `qmdb.udfs.label` is one
+(`builtin_modules`, found on disk: adding a built-in metric is adding its
+module), and plugin packages name theirs through the ``qmdb_metric_modules``
+hook. They are imported on first use (`load_modules`). Metrics come in the
+order of their modules: image then label built-ins, each kind alphabetical by
+module name, then plugins' in their hook's order, then any other (a script, a
+notebook, `load_plugin`) in the order it was registered.
 
 An image metric is ``f(image) -> value`` where ``image`` is a decoded
 `qmdb.udfs.pixels.Image`; a label metric is ``f(image, boxes) -> array`` with
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import pkgutil
 import re
 import sys
 from collections.abc import Callable
@@ -38,20 +45,7 @@ TYPES = ("DOUBLE", "BOOLEAN", "INTEGER", "BIGINT", "UBIGINT", "VARCHAR")
 RESERVED = {"image_id", "label_id", "versions"}
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-BUILTINS: tuple[str, ...] = tuple(f"qmdb.udfs.image.{m}" for m in (
-    "width", "height", "aspect_ratio", "area",
-    "brightness", "contrast", "saturation", "colorfulness",
-    "redness", "greenness", "blueness",
-    "sharpness", "blurriness", "entropy", "noise",
-    "is_dark", "is_overexposed", "is_low_information", "is_grayscale",
-    "phash",
-)) + tuple(f"qmdb.udfs.label.{m}" for m in (
-    "box_area", "area_rel", "box_aspect_ratio", "center_x", "center_y",
-    "border_distance", "out_of_bounds",
-    "box_brightness", "box_contrast", "box_sharpness",
-    "class_frequency", "max_iou_same_class", "max_iou_other_class",
-    "is_too_large", "is_tiny",
-))
+PACKAGES = ("qmdb.udfs.image", "qmdb.udfs.label")  # the built-in metric modules, image metrics first
 
 
 @dataclass(frozen=True)
@@ -69,7 +63,6 @@ class Metric:
 
 
 _REGISTRY: dict[tuple[str, str], Metric] = {}
-_loaded = False
 
 
 def _decorator(kind: str, version: int, type: str, unit: str, name: str | None,
@@ -110,13 +103,34 @@ def label_metric(*, version: int, type: str = "DOUBLE", unit: str = "", name: st
     return _decorator("label", version, type, unit, name, sql_name, sql_function)
 
 
-def load_builtins() -> None:
-    """Import the built-in metric modules (once)."""
-    global _loaded
-    if not _loaded:
-        for module in BUILTINS:
+def builtin_modules() -> list[str]:
+    """The built-in metric modules: every module of `PACKAGES` (one metric each), alphabetical within a
+    package; a name starting with ``_`` is a helper, not a metric.
+
+    >>> builtin_modules()[:2]
+    ['qmdb.udfs.image.area', 'qmdb.udfs.image.aspect_ratio']
+    """
+    found = []
+    for package in PACKAGES:
+        path = importlib.import_module(package).__path__
+        found += sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(path) if not m.name.startswith("_"))
+    return found
+
+
+def load_modules() -> tuple[str, ...]:
+    """Import every metric module the ``qmdb_metric_modules`` hook names (built-ins, then plugins);
+    a plugin registered later too (an imported module is not run again). Returns the modules, in that order."""
+    from .. import plugins
+
+    modules = plugins.items("qmdb_metric_modules")
+    for module in modules:
+        try:
             importlib.import_module(module)
-        _loaded = True
+        except QmdbError:
+            raise
+        except Exception as error:
+            raise QmdbError(f"metric module '{module}' failed to import: {type(error).__name__}: {error}") from error
+    return modules
 
 
 def load_plugin(path: str | Path) -> str:
@@ -142,9 +156,11 @@ def load_plugin(path: str | Path) -> str:
 
 
 def metrics(kind: str | None = None, only: list[str] | tuple[str, ...] | None = None) -> list[Metric]:
-    """Registered metrics (built-ins first), optionally of one kind and restricted to some names."""
-    load_builtins()
-    found = [m for m in _REGISTRY.values() if kind in (None, m.kind)]
+    """Registered metrics in the order of their modules (see above), optionally of one kind and restricted
+    to some names."""
+    rank = {module: i for i, module in enumerate(load_modules())}
+    found = sorted((m for m in _REGISTRY.values() if kind in (None, m.kind)),
+                   key=lambda m: rank.get(m.function.__module__, len(rank)))
     if only:
         unknown = sorted(set(only) - {m.name for m in found})
         if unknown:
@@ -155,7 +171,7 @@ def metrics(kind: str | None = None, only: list[str] | tuple[str, ...] | None = 
 
 
 def get(kind: str, name: str) -> Metric:
-    load_builtins()
+    load_modules()
     try:
         return _REGISTRY[(kind, name)]
     except KeyError:

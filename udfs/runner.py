@@ -9,15 +9,20 @@
 3. Each finished chunk is written with one Arrow upsert per table and its
    `errors` rows, in one transaction. Killed at any point, the next run
    starts from the chunks that were not committed; nothing is written twice.
+
+The steps are public for the other engine (`qmdb.scale.metrics`, Ray):
+`stale_work` (1), `image_rows` / `label_rows` (a worker's result as metric
+table rows, built with `metric_column` and `versions_column`) and
+`write_chunk` (3).
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +32,11 @@ import pyarrow as pa
 from loky import ProcessPoolExecutor
 from tqdm.auto import tqdm
 
+from ..transaction import transaction
 from . import registry, tables, worker
 from .registry import Metric
 
 STAGE = "metrics"
-KILL_AT = "QMDB_METRICS_KILL_AT"  # tests: SIGKILL this process just before committing chunk N
 
 
 @dataclass
@@ -49,28 +54,54 @@ class MetricsReport:
                 f"in {self.chunks} chunk(s); {self.errors} error row(s)")
 
 
-def _select_work(con: duckdb.DuckDBPyConnection, image_metrics: list[Metric], label_metrics: list[Metric],
-                 force: bool) -> int:
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE qmdb_todo_labels AS
-        WITH scored AS (
-            SELECT l.label_id, l.image_id, l.class, l.x, l.y, l.w, l.h,
-                   count(*) OVER (PARTITION BY i.dataset, l.class) / count(*) OVER (PARTITION BY i.dataset) AS share,
-                   {tables.need_sql(label_metrics, 'm', force)} AS need, m.label_id IS NULL AS fresh
-            FROM labels l JOIN images i USING (image_id) LEFT JOIN label_metrics m USING (label_id)
-        )
-        SELECT * FROM scored QUALIFY bool_or(len(need) > 0) OVER (PARTITION BY image_id)
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE qmdb_todo_images AS
-        SELECT * FROM (
-            SELECT i.image_id, i.dataset, {tables.FILE_SQL} AS file,
-                   {tables.need_sql(image_metrics, 'm', force)} AS need, m.image_id IS NULL AS fresh,
-                   i.image_id IN (SELECT image_id FROM qmdb_todo_labels) AS has_labels
-            FROM images i JOIN datasets d ON d.name = i.dataset LEFT JOIN image_metrics m USING (image_id)
-        ) WHERE len(need) > 0 OR has_labels
-    """)
-    return con.execute("SELECT count(*) FROM qmdb_todo_images").fetchall()[0][0]
+@contextmanager
+def stale_work(con: duckdb.DuckDBPyConnection, metrics: list[Metric], *, force: bool = False,
+               dataset: str | None = None) -> Iterator[int]:
+    """The work of a run, chosen by DuckDB, as two temp tables for the statements inside; yields how
+    many images there are to do, and drops the tables on the way out.
+
+    `qmdb_todo_images` (image_id, dataset, file, need, fresh, has_labels): each image lacking one of
+    the image `metrics` at its current version (all of them with ``force``), or having labels to do;
+    `qmdb_todo_labels` (label_id, image_id, class, x, y, w, h, share, need, fresh): every label of an
+    image with a label to do, `share` being its class's share of its dataset. `need` lists the metric
+    names a row lacks, `fresh` says it has no row in its metric table yet. ``dataset`` keeps only that
+    dataset's images.
+
+    >>> import qmdb
+    >>> con = qmdb.connect()
+    >>> with stale_work(con, registry.metrics()) as todo:
+    ...     todo
+    0
+    """
+    image_metrics = [m for m in metrics if m.kind == "image"]
+    label_metrics = [m for m in metrics if m.kind == "label"]
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE qmdb_todo_labels AS
+            WITH scored AS (
+                SELECT l.label_id, l.image_id, l.class, l.x, l.y, l.w, l.h,
+                       count(*) OVER (PARTITION BY i.dataset, l.class)
+                           / count(*) OVER (PARTITION BY i.dataset) AS share,
+                       {tables.need_sql(label_metrics, 'm', force)} AS need, m.label_id IS NULL AS fresh
+                FROM labels l JOIN images i USING (image_id) LEFT JOIN label_metrics m USING (label_id)
+            )
+            SELECT * FROM scored QUALIFY bool_or(len(need) > 0) OVER (PARTITION BY image_id)
+        """)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE qmdb_todo_images AS
+            SELECT * FROM (
+                SELECT i.image_id, i.dataset, {tables.FILE_SQL} AS file,
+                       {tables.need_sql(image_metrics, 'm', force)} AS need, m.image_id IS NULL AS fresh,
+                       i.image_id IN (SELECT image_id FROM qmdb_todo_labels) AS has_labels
+                FROM images i JOIN datasets d ON d.name = i.dataset LEFT JOIN image_metrics m USING (image_id)
+            ) WHERE len(need) > 0 OR has_labels
+        """)
+        if dataset is not None:
+            con.execute("DELETE FROM qmdb_todo_images WHERE dataset <> ?", [dataset])
+        yield con.execute("SELECT count(*) FROM qmdb_todo_images").fetchall()[0][0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS qmdb_todo_images")
+        con.execute("DROP TABLE IF EXISTS qmdb_todo_labels")
 
 
 def next_chunk(remaining: int, chunk_size: int, workers: int) -> int:
@@ -136,14 +167,22 @@ def _tasks(con: duckdb.DuckDBPyConnection, total: int, chunk_size: int, workers:
             start = stop
 
 
-def _versions(needs: list[tuple[str, ...]], by_name: dict[str, Metric]) -> pa.MapArray:
+def versions_column(needs: list[tuple[str, ...]], metrics: dict[str, Metric]) -> pa.MapArray:
+    """The `versions` column of a chunk's rows: for each row, {metric name: current version} of the
+    metrics computed on it (`needs`, one tuple of names per row; `metrics` by name)."""
     offsets = np.cumsum([0] + [len(n) for n in needs], dtype=np.int32)
     keys = [name for need in needs for name in need]
     return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(keys, pa.string()),
-                                   pa.array([by_name[k].version for k in keys], pa.int32()))
+                                   pa.array([metrics[k].version for k in keys], pa.int32()))
 
 
-def _column(values, sql_type: str) -> pa.Array:
+def metric_column(values, sql_type: str) -> pa.Array:
+    """One metric's values from a worker (a list with None for missing, or a masked array) as an
+    Arrow array of the metric's SQL type.
+
+    >>> metric_column(np.ma.masked_array([1.5, 0.0], mask=[False, True]), "DOUBLE").to_pylist()
+    [1.5, None]
+    """
     arrow_type = tables.ARROW_TYPES[sql_type]
     if isinstance(values, np.ma.MaskedArray):
         mask = np.ma.getmaskarray(values)
@@ -154,54 +193,83 @@ def _column(values, sql_type: str) -> pa.Array:
     return pa.array(values, arrow_type, from_pandas=True)
 
 
-def _write(con: duckdb.DuckDBPyConnection, result: dict, task: dict, image_by_name: dict[str, Metric],
-           label_by_name: dict[str, Metric], chunk_number: int, clear_errors: bool) -> tuple[int, int, int]:
-    """One chunk's rows in one transaction: rows new to a table are inserted, others upserted; the
-    images' earlier `errors` rows of this stage (``clear_errors``: there are some) are replaced."""
-    images = pa.table({
+def image_rows(result: dict, metrics: list[Metric], *, every: bool = False) -> pa.Table:
+    """A chunk's `image_metrics` rows from its result (`worker.run_chunk`): `image_id`, one column per
+    image metric computed in the chunk (with ``every``: per image metric in `metrics`, NULL where
+    not computed) and `versions`."""
+    by_name = {m.name: m for m in metrics if m.kind == "image"}
+    values = result["image_values"]
+    n = len(result["image_id"])
+    names = list(by_name) if every else list(values)
+    return pa.table({
         "image_id": pa.array(result["image_id"], pa.int64()),
-        **{n: _column(v, image_by_name[n].type) for n, v in result["image_values"].items()},
-        "versions": _versions(result["need"], image_by_name),
+        **{name: metric_column(values.get(name, [None] * n), by_name[name].type) for name in names},
+        "versions": versions_column(result["need"], by_name),
     })
-    n_labels, n_errors = len(result["label_id"]), len(result["errors"])
-    con.execute("BEGIN TRANSACTION")
-    registered = []
-    try:
+
+
+def label_rows(result: dict, metrics: list[Metric]) -> pa.Table:
+    """A chunk's `label_metrics` rows from its result (`worker.run_chunk`): `label_id`, one column per
+    label metric of the chunk and `versions`."""
+    by_name = {m.name: m for m in metrics if m.kind == "label"}
+    return pa.table({
+        "label_id": pa.array(result["label_id"], pa.int64()),
+        **{name: metric_column(v, by_name[name].type) for name, v in result["label_values"].items()},
+        "versions": versions_column(result["label_need"], by_name),
+    })
+
+
+def write_chunk(con: duckdb.DuckDBPyConnection, images: pa.Table, labels: pa.Table | None = None,
+                errors: pa.Table | None = None, *, fresh_images: np.ndarray | None = None,
+                fresh_labels: np.ndarray | None = None, clear_errors: bool = True) -> None:
+    """Write one chunk in one transaction (`qmdb.transaction.transaction`): nothing of it, or all of it.
+
+    `images` and `labels` (as made by `image_rows` / `label_rows`) are upserted into `image_metrics` /
+    `label_metrics` by `tables.upsert`, the rows marked in ``fresh_images`` / ``fresh_labels`` being
+    known new (plain inserts). The chunk's images' `errors` rows of this stage are replaced by
+    `errors` (dataset, image_id, file, message); ``clear_errors=False`` skips the delete when the
+    caller knows there is nothing to delete."""
+    clear = clear_errors and images.num_rows > 0
+    insert = errors is not None and errors.num_rows > 0
+    seen = {"qmdb_chunk_ids": images.select(["image_id"])} if clear else {}
+    if insert:
+        seen["qmdb_chunk_errors"] = errors
+    with transaction(con, **seen):
         if images.num_rows:
-            tables.upsert(con, "image", images, fresh=task["fresh"])
-        if n_labels:
-            labels = task["labels"]
-            tables.upsert(con, "label", pa.table({
-                "label_id": pa.array(result["label_id"], pa.int64()),
-                **{n: _column(v, label_by_name[n].type) for n, v in result["label_values"].items()},
-                "versions": _versions(result["label_need"], label_by_name),
-            }), fresh=np.isin(result["label_id"], labels["label_id"][labels["fresh"]]))
-        if clear_errors:
-            con.register("qmdb_chunk_ids", pa.table({"image_id": images["image_id"]}))
-            registered.append("qmdb_chunk_ids")
+            tables.upsert(con, "image", images, fresh=fresh_images)
+        if labels is not None and labels.num_rows:
+            tables.upsert(con, "label", labels, fresh=fresh_labels)
+        if clear:
             con.execute("DELETE FROM errors WHERE stage = ? AND image_id IN (SELECT image_id FROM qmdb_chunk_ids)",
                         [STAGE])
-        if n_errors:
-            task_dataset = dict(zip(task["image_id"].tolist(), task["dataset"]))
-            con.register("qmdb_chunk_errors", pa.table({
-                "dataset": pa.array([task_dataset[e[0]] for e in result["errors"]], pa.string()),
-                "image_id": pa.array([e[0] for e in result["errors"]], pa.int64()),
-                "file": pa.array([e[1] for e in result["errors"]], pa.string()),
-                "stage": pa.array([STAGE] * n_errors, pa.string()),
-                "message": pa.array([e[2] for e in result["errors"]], pa.string()),
-            }))
-            registered.append("qmdb_chunk_errors")
-            con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) SELECT * FROM qmdb_chunk_errors")
-        if os.environ.get(KILL_AT) == str(chunk_number):
-            os.kill(os.getpid(), signal.SIGKILL)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for name in registered:
-            con.unregister(name)
-    return images.num_rows, n_labels, n_errors
+        if insert:
+            con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) "
+                        "SELECT dataset, image_id, file, ?, message FROM qmdb_chunk_errors", [STAGE])
+
+
+def _error_rows(result: dict, task: dict) -> pa.Table:
+    dataset = dict(zip(task["image_id"].tolist(), task["dataset"]))
+    found = result["errors"]
+    return pa.table({
+        "dataset": pa.array([dataset[e[0]] for e in found], pa.string()),
+        "image_id": pa.array([e[0] for e in found], pa.int64()),
+        "file": pa.array([e[1] for e in found], pa.string()),
+        "message": pa.array([e[2] for e in found], pa.string()),
+    })
+
+
+def _write(con: duckdb.DuckDBPyConnection, result: dict, task: dict, metrics: list[Metric],
+           clear_errors: bool) -> tuple[int, int, int]:
+    """One chunk's rows: rows new to a table are inserted, others upserted; the images' earlier
+    `errors` rows of this stage (``clear_errors``: there are some) are replaced."""
+    images = image_rows(result, metrics)
+    labels = label_rows(result, metrics)
+    errors = _error_rows(result, task)
+    boxes = task["labels"]
+    fresh_labels = np.isin(result["label_id"], boxes["label_id"][boxes["fresh"]]) if labels.num_rows else None
+    write_chunk(con, images, labels, errors, fresh_images=task["fresh"], fresh_labels=fresh_labels,
+                clear_errors=clear_errors)
+    return images.num_rows, labels.num_rows, errors.num_rows
 
 
 def _start_pool(workers: int, metrics: list[Metric]) -> ProcessPoolExecutor:
@@ -229,51 +297,43 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
     selected = registry.metrics(only=only)
     image_metrics = [m for m in selected if m.kind == "image"]
     label_metrics = [m for m in selected if m.kind == "label"]
-    todo = _select_work(con, image_metrics, label_metrics, force)
-    clear_errors = con.execute("SELECT count(*) > 0 FROM errors WHERE stage = ? AND image_id IN "
-                               "(SELECT image_id FROM qmdb_todo_images)", [STAGE]).fetchall()[0][0]
-    workers = min((os.cpu_count() or 1) if workers is None else workers, -(-todo // chunk_size))  # no idle worker
     report = MetricsReport(metrics=[m.name for m in selected])
-    image_by_name = {m.name: m for m in image_metrics}
-    label_by_name = {m.name: m for m in label_metrics}
-    pool = _start_pool(workers, selected) if todo and workers else None
-    bar = tqdm(total=todo, unit="img", desc="metrics", disable=not progress or todo == 0, smoothing=0.1)
+    with stale_work(con, selected, force=force) as todo:
+        clear_errors = con.execute("SELECT count(*) > 0 FROM errors WHERE stage = ? AND image_id IN "
+                                   "(SELECT image_id FROM qmdb_todo_images)", [STAGE]).fetchall()[0][0]
+        workers = min((os.cpu_count() or 1) if workers is None else workers, -(-todo // chunk_size))  # no idle worker
+        pool = _start_pool(workers, selected) if todo and workers else None
+        bar = tqdm(total=todo, unit="img", desc="metrics", disable=not progress or todo == 0, smoothing=0.1)
 
-    def finish(result: dict, task: dict) -> None:
-        report.chunks += 1
-        n_images, n_labels, n_errors = _write(con, result, task, image_by_name, label_by_name, report.chunks,
-                                              clear_errors)
-        report.images += n_images
-        report.labels += n_labels
-        report.errors += n_errors
-        bar.update(n_images)
+        def finish(result: dict, task: dict) -> None:
+            n_images, n_labels, n_errors = _write(con, result, task, selected, clear_errors)
+            report.chunks += 1
+            report.images += n_images
+            report.labels += n_labels
+            report.errors += n_errors
+            bar.update(n_images)
 
-    try:
-        tables.sync(con, selected)  # while the workers start
-        if todo and pool is None:
-            worker.init(selected, threads=None)
-            for task in _tasks(con, todo, chunk_size, workers, image_metrics, label_metrics):
-                finish(worker.run_chunk(task), task)
-        elif todo:
-            pending: dict = {}
-            for task in _tasks(con, todo, chunk_size, workers, image_metrics, label_metrics):
-                while len(pending) >= 2 * workers:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        finish(future.result(), pending.pop(future))
-                pending[pool.submit(worker.run_chunk, task)] = task
-            for future in list(pending):
-                finish(future.result(), pending.pop(future))
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, kill_workers=sys.exc_info()[0] is not None)
-        bar.close()
-        con.execute("DROP TABLE IF EXISTS qmdb_todo_images")
-        con.execute("DROP TABLE IF EXISTS qmdb_todo_labels")
+        try:
+            tables.sync(con, selected)  # while the workers start
+            if todo and pool is None:
+                worker.init(selected, threads=None)
+                for task in _tasks(con, todo, chunk_size, workers, image_metrics, label_metrics):
+                    finish(worker.run_chunk(task), task)
+            elif todo:
+                pending: dict = {}
+                for task in _tasks(con, todo, chunk_size, workers, image_metrics, label_metrics):
+                    while len(pending) >= 2 * workers:
+                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            finish(future.result(), pending.pop(future))
+                    pending[pool.submit(worker.run_chunk, task)] = task
+                for future in list(pending):
+                    finish(future.result(), pending.pop(future))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, kill_workers=sys.exc_info()[0] is not None)
+            bar.close()
     from ..database import register
-    from ..views import install
 
     register(con)  # plugin metrics become SQL functions on this connection too
-    install(con)
     return report
-

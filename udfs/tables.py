@@ -6,8 +6,8 @@ of that row was computed. A row is stale for a metric when its version there
 differs from the registered one, so a changed metric is recomputed alone, an
 interrupted run resumes where it stopped, and a row is never written twice
 (chunks are upserts, one transaction each). Columns of custom metrics are
-added when they first run. `image_file(image_id)` is a SQL macro giving an
-image's absolute path, for the ad hoc metric functions.
+added when they first run. `image_location(root, path)` is the path rule in SQL
+(where an image is read from) and `image_file(image_id)` applies it to an image.
 """
 
 from __future__ import annotations
@@ -26,12 +26,25 @@ ARROW_TYPES = {
     "UBIGINT": pa.uint64(), "VARCHAR": pa.string(),
 }
 
-# The absolute path of an image: its path, joined to its dataset's root unless already absolute.
-FILE_SQL = "CASE WHEN i.path[1] = '/' OR d.root = '' THEN i.path ELSE rtrim(d.root, '/') || '/' || i.path END"
+# Where an image (alias i, its dataset alias d) is read from: the path rule, `qmdb.uris.location`.
+FILE_SQL = "image_location(d.root, i.path)"
+
+# The path rule in SQL, defined here only (see `qmdb.uris.location`, the same rule in Python): a URI or an
+# absolute path as itself, else joined to the root; a relative root (the empty one too) starts at the
+# database file's folder, as DuckDB names it (none for an in-memory database: the working directory).
+LOCATION_MACRO = """
+CREATE OR REPLACE MACRO image_location(root, path) AS CASE
+    WHEN path IS NULL OR root IS NULL THEN NULL
+    WHEN contains(path, '://') OR starts_with(path, '/') THEN path
+    WHEN contains(root, '://') OR starts_with(root, '/') THEN rtrim(root, '/') || '/' || path
+    ELSE concat_ws('/', (SELECT rtrim(parse_dirpath(db.path), '/') FROM duckdb_databases() db
+                         WHERE db.database_name = current_database()), nullif(rtrim(root, '/'), ''), path)
+END;
+"""
 
 METRICS = migrations("metrics")(
     [
-        f"""
+        """
         CREATE TABLE IF NOT EXISTS metric_versions (
             item_type VARCHAR NOT NULL CHECK (item_type IN ('image', 'label')),
             metric VARCHAR NOT NULL,
@@ -62,6 +75,12 @@ METRICS = migrations("metrics")(
             is_too_large BOOLEAN, is_tiny BOOLEAN,
             versions MAP(VARCHAR, INTEGER) NOT NULL
         );
+        CREATE OR REPLACE MACRO image_file(id) AS (
+            SELECT CASE WHEN i.path[1] = '/' OR d.root = '' THEN i.path ELSE rtrim(d.root, '/') || '/' || i.path END FROM images i JOIN datasets d ON d.name = i.dataset WHERE i.image_id = id
+        );
+        """,
+        # the one path rule (image_location), which image_file and every reader of images use
+        LOCATION_MACRO + f"""
         CREATE OR REPLACE MACRO image_file(id) AS (
             SELECT {FILE_SQL} FROM images i JOIN datasets d ON d.name = i.dataset WHERE i.image_id = id
         );

@@ -112,3 +112,8 @@ def run_chunk(task: dict) -> dict:
         "label_values": {n: (np.ma.concatenate(parts) if parts else np.ma.masked_all(0)) for n, parts in label_parts.items()},
         "errors": errors,
     }
+
+
+def holds(metrics: list[registry.Metric]) -> bool:
+    """Whether this process already runs exactly these metrics (`init` was called with them)."""
+    return _METRICS.keys() == {(m.kind, m.name) for m in metrics}

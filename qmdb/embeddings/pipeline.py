@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from .. import views
+from ..transaction import transaction
 from ..uris import location
 from . import index as vector_index
 from .base import Embedder
@@ -83,8 +83,12 @@ def _decode_chunk(pool: ThreadPoolExecutor, rows: list[dict]) -> list[tuple[np.n
     return list(pool.map(lambda r: read_rgb(location(r["root"], r["path"])), rows))
 
 
-def _items(rows: list[dict], decoded: list, model: str) -> tuple[list, list, list]:
-    """Split a decoded chunk into (items to embed as (type, id), their pixels, error rows)."""
+def items_to_embed(rows: list[dict], decoded: list, model: str) -> tuple[list, list, list]:
+    """Split a decoded chunk into (items to embed as (type, id), their pixels, error rows).
+
+    `rows` are rows of `WORK_SQL`, `decoded` their images as `read_rgb` returns them (pixels or None,
+    and why); an error row is (dataset, image_id, file, message), for the `errors` table (stage
+    `embed`). The Ray engine (`qmdb.scale.embeddings`) embeds with the same function."""
     items, pixels, errors = [], [], []
     for row, (image, why) in zip(rows, decoded):
         path = location(row["root"], row["path"])
@@ -119,21 +123,11 @@ def _write(con: duckdb.DuckDBPyConnection, embedder: Embedder, items: list, vect
     })
     failed = pa.table({name: pa.array([e[k] for e in errors], type) for k, (name, type) in enumerate(
         [("dataset", pa.string()), ("image_id", pa.int64()), ("file", pa.string()), ("message", pa.string())])})
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.register("qmdb_embed_batch", batch)
-        con.register("qmdb_embed_errors", failed)
+    with transaction(con, qmdb_embed_batch=batch, qmdb_embed_errors=failed):
         con.execute("INSERT INTO embeddings (item_type, item_id, model, vector) "
                     "SELECT item_type, item_id, ?, vector FROM qmdb_embed_batch", [embedder.name])
         con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) "
                     "SELECT dataset, image_id, file, 'embed', message FROM qmdb_embed_errors")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("qmdb_embed_batch")
-        con.unregister("qmdb_embed_errors")
 
 
 def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, weights: str | None = None,
@@ -158,7 +152,7 @@ def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, 
         for number, rows in enumerate(chunks):
             decoded = pending.result()
             pending = prefetch.submit(_decode_chunk, pool, chunks[number + 1]) if number + 1 < len(chunks) else None
-            items, pixels, errors = _items(rows, decoded, embedder.name)
+            items, pixels, errors = items_to_embed(rows, decoded, embedder.name)
             vectors = embedder.embed_images(pixels) if pixels else np.zeros((0, embedder.dim), np.float32)
             _write(con, embedder, items, vectors, errors)
             for item_type, _ in items:
@@ -170,13 +164,12 @@ def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, 
 
 
 def finish(con: duckdb.DuckDBPyConnection, model: str, report: EmbedReport, neighbors: int | None) -> EmbedReport:
-    """After new vectors: bring the model's index files up to date, materialize its neighbour
-    graph when asked, and install the views that needed the tables."""
+    """After new vectors: bring the model's index files up to date and materialize its neighbour
+    graph when asked."""
     types = [t for (t,) in con.execute(
         "SELECT DISTINCT item_type FROM embeddings WHERE model = ? ORDER BY 1", [model]).fetchall()]
     for item_type in types:
         report.indexes[item_type] = len(vector_index.ensure(con, model, item_type))
         if neighbors:
             report.neighbors += materialize(con, model, item_type, neighbors)
-    views.install(con)
     return report

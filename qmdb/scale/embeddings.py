@@ -4,9 +4,9 @@
    images, and with `labels` boxes, that lack a vector for the model, minus
    earlier errors) with each image's `sha256`, as Parquet files.
 2. `EmbedBatch`: decodes each image once, crops its boxes and embeds them with
-   the local pipeline's `_items` and the model's `embed_images`. A result row
-   is one vector (`item_type`, `item_id`, `vector`) or one error (`message`),
-   with its image's id and `sha256`. The model loads once per worker: on CPUs
+   the local pipeline's `items_to_embed` and the model's `embed_images`. A
+   result row is one vector (`item_type`, `item_id`, `vector`) or one error
+   (`message`), with its image's id and `sha256`. The model loads once per worker: on CPUs
    `embed_batch` runs as Ray tasks in Ray's already running worker processes,
    each keeping its `EmbedBatch`; on GPUs `EmbedBatch` is an actor pool, one
    actor per GPU (by default Ray ends a GPU task's process after each task,
@@ -37,7 +37,8 @@ from tqdm.auto import tqdm
 from ..embeddings.base import Embedder
 from ..embeddings.decode import read_rgb
 from ..embeddings.models import get_embedder, record
-from ..embeddings.pipeline import WORK_SQL, EmbedReport, _items, finish
+from ..embeddings.pipeline import WORK_SQL, EmbedReport, finish, items_to_embed
+from ..transaction import transaction
 from . import engine, fetch
 from . import manifest as user_manifest
 from .results import complete_files, groups, sql_list
@@ -83,7 +84,7 @@ class EmbedBatch:
         with fetch.readable(files) as paths:
             decoded = [read_rgb(path) for path in paths]
         for row, image in zip(rows, decoded):  # one decode per image; its own vector and its boxes' crops
-            mine, crops, errors = _items([row], [image], model)
+            mine, crops, errors = items_to_embed([row], [image], model)
             owners += [row] * len(mine)
             items += mine
             pixels += crops
@@ -153,8 +154,7 @@ def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, model: str,
     files, _broken = complete_files(Path(folder))
     bar = tqdm(total=len(files), unit="file", desc=f"load {model}", disable=not progress or not files)
     for group in groups(files):
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE qmdb_scale_rows AS
                 SELECT r.* FROM read_parquet({sql_list(group)}) r
@@ -175,10 +175,6 @@ def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, model: str,
                 ORDER BY image_id, message RETURNING error_id
             """).fetchall()
             con.execute("DROP TABLE qmdb_scale_rows")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         for (item_type,) in written:
             report.written[item_type] += 1
         report.errors += len(errors)

@@ -1,9 +1,9 @@
 """The metric pass on Ray: manifest out as Parquet, the local runner's code in `map_batches`, results back.
 
 1. `export_manifest`: DuckDB picks the work exactly as the local runner does
-   (`qmdb.udfs.runner`: every image or label lacking a metric at its current
-   version) and writes it as Parquet files, one row per image with its content
-   hash (`sha256`), the metrics it needs and its boxes.
+   (`qmdb.udfs.runner.stale_work`: every image or label lacking a metric at
+   its current version) and writes it as Parquet files, one row per image
+   with its content hash (`sha256`), the metrics it needs and its boxes.
 2. `compute_batch` (what each Ray task runs): a pure function from a batch of
    manifest rows to result rows, calling the local runner's `worker.run_chunk`
    (one decode per image, every metric, broken files as error messages).
@@ -11,8 +11,9 @@
    (`labels`) and its error messages (`errors`).
 3. `load_results`: upserts the rows into `image_metrics` / `label_metrics` and
    replaces the image's `errors` rows, one transaction per group of files, with
-   the local runner's own upsert. A row counts only if its image's `sha256` is
-   still the one computed on, and only values at the current metric version.
+   the local runner's own `write_chunk`. A row counts only if its image's
+   `sha256` is still the one computed on, and only values at the current
+   metric version.
    Loading a file twice changes nothing.
 
 Images named by URIs (a user manifest, `qmdb.scale.manifest`) are read by
@@ -35,7 +36,7 @@ from tqdm.auto import tqdm
 
 from ..udfs import registry, tables, worker
 from ..udfs.registry import Metric
-from ..udfs.runner import STAGE, MetricsReport, _column, _select_work, _versions
+from ..udfs.runner import MetricsReport, image_rows, label_rows, stale_work, write_chunk
 from . import engine, fetch
 from . import manifest as user_manifest
 from .results import complete_files, groups, sql_list
@@ -46,35 +47,28 @@ def export_manifest(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics:
     """Write the images that lack a metric (at its version) as Parquet files under `folder`
     (replaced), only `dataset`'s when given; returns how many images."""
     folder = Path(folder)
-    image_metrics = [m for m in metrics if m.kind == "image"]
-    label_metrics = [m for m in metrics if m.kind == "label"]
-    todo = _select_work(con, image_metrics, label_metrics, force)
-    if dataset is not None:
-        con.execute("DELETE FROM qmdb_todo_images WHERE dataset <> ?", [dataset])
-        todo = con.execute("SELECT count(*) FROM qmdb_todo_images").fetchall()[0][0]
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    if todo:
-        con.execute(f"""
-            COPY (
-                WITH boxes AS (
-                    SELECT image_id, list({{'label_id': label_id, 'class': class, 'x': x, 'y': y, 'w': w, 'h': h,
-                                            'share': share, 'need': need}} ORDER BY label_id) AS labels
-                    FROM qmdb_todo_labels GROUP BY image_id
-                )
-                SELECT t.image_id, t.dataset, t.file, i.sha256, t.need, b.labels,
-                       (row_number() OVER (ORDER BY t.image_id) - 1) // {int(images_per_file)} AS part
-                FROM qmdb_todo_images t JOIN images i USING (image_id) LEFT JOIN boxes b USING (image_id)
-                ORDER BY t.image_id
-            ) TO '{str(folder).replace("'", "''")}' (FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE)
-        """)
-    con.execute("DROP TABLE IF EXISTS qmdb_todo_images")
-    con.execute("DROP TABLE IF EXISTS qmdb_todo_labels")
+    with stale_work(con, metrics, force=force, dataset=dataset) as todo:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        if todo:
+            con.execute(f"""
+                COPY (
+                    WITH boxes AS (
+                        SELECT image_id, list({{'label_id': label_id, 'class': class, 'x': x, 'y': y, 'w': w, 'h': h,
+                                                'share': share, 'need': need}} ORDER BY label_id) AS labels
+                        FROM qmdb_todo_labels GROUP BY image_id
+                    )
+                    SELECT t.image_id, t.dataset, t.file, i.sha256, t.need, b.labels,
+                           (row_number() OVER (ORDER BY t.image_id) - 1) // {int(images_per_file)} AS part
+                    FROM qmdb_todo_images t JOIN images i USING (image_id) LEFT JOIN boxes b USING (image_id)
+                    ORDER BY t.image_id
+                ) TO '{str(folder).replace("'", "''")}' (FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE)
+            """)
     return todo
 
 
 def _task(batch: pa.Table, metrics: list[Metric]) -> dict:
-    """A manifest batch as the local runner's chunk (`qmdb.udfs.runner._tasks` builds the same)."""
+    """A manifest batch as the local runner's chunk (the `task` that `worker.run_chunk` takes)."""
     counts = pc.fill_null(pc.list_value_length(batch["labels"]), 0).to_numpy()
     boxes = pc.list_flatten(batch["labels"]).combine_chunks() if batch.num_rows else pa.array([], pa.null())
     ids = batch["image_id"].to_numpy()
@@ -113,32 +107,24 @@ def compute_batch(batch: pa.Table, metrics: list[Metric]) -> pa.Table:
     """Result rows (one per image) for a batch of manifest rows: what each Ray task runs.
 
     Pure: the same manifest rows give the same result rows, whichever machine runs them."""
-    if worker._METRICS.keys() != {(m.kind, m.name) for m in metrics}:
+    if not worker.holds(metrics):
         cv2.setNumThreads(1)  # one task per core: the parallelism is across tasks
         worker.init(metrics, threads=None)
     batch = batch.sort_by("image_id")
     task = _task(batch, metrics)
     with fetch.readable(task["file"]) as paths:
         result = worker.run_chunk({**task, "file": paths})
-    image_by_name = {m.name: m for m in metrics if m.kind == "image"}
-    label_by_name = {m.name: m for m in metrics if m.kind == "label"}
-    n = batch.num_rows
-    columns = {name: _column(result["image_values"].get(name, [None] * n), metric.type)
-               for name, metric in image_by_name.items()}
-    label_fields = {"label_id": pa.array(result["label_id"], pa.int64()),
-                    **{name: _column(result["label_values"][name], metric.type)
-                       for name, metric in label_by_name.items()},
-                    "versions": _versions(result["label_need"], label_by_name)}
-    label_struct = pa.StructArray.from_arrays(list(label_fields.values()), names=list(label_fields))
+    images = image_rows(result, metrics, every=True)
+    labels = label_rows(result, metrics)
+    label_struct = pa.StructArray.from_arrays([c.combine_chunks() for c in labels.columns], names=labels.column_names)
     label_owner = task["labels"]["image_id"][_picked(task, result)]
     error_owner = np.asarray([e[0] for e in result["errors"]], np.int64)
     return pa.table({
-        "image_id": pa.array(task["image_id"], pa.int64()),
+        "image_id": images["image_id"],
         "dataset": pa.array(task["dataset"], pa.string()),
         "file": pa.array(task["file"], pa.string()),
         "sha256": batch["sha256"].combine_chunks().cast(pa.string()),
-        **columns,
-        "versions": _versions(result["need"], image_by_name),
+        **{name: images[name] for name in images.column_names[1:]},  # the metrics, then `versions`
         "labels": pa.ListArray.from_arrays(_offsets(label_owner, task["image_id"]), label_struct),
         "errors": pa.ListArray.from_arrays(_offsets(error_owner, task["image_id"]),
                                            pa.array([e[2] for e in result["errors"]], pa.string())),
@@ -173,13 +159,12 @@ def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics: li
     fresh = f"map_from_entries(list_filter(map_entries(versions), lambda e: ({current})[e.key] = e.value))"
     bar = tqdm(total=len(files), unit="file", desc="load metrics", disable=not progress or not files)
     for group in groups(files):
-        con.execute("BEGIN TRANSACTION")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE qmdb_scale_rows AS
+            SELECT r.* FROM read_parquet({sql_list(group)}, union_by_name = true) r
+            JOIN images i ON i.image_id = r.image_id AND i.sha256 IS NOT DISTINCT FROM r.sha256
+        """)
         try:
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE qmdb_scale_rows AS
-                SELECT r.* FROM read_parquet({sql_list(group)}, union_by_name = true) r
-                JOIN images i ON i.image_id = r.image_id AND i.sha256 IS NOT DISTINCT FROM r.sha256
-            """)
             cols = ", ".join(f'"{c}"' for c in image_cols)
             images = con.sql(f"SELECT image_id, {cols + ', ' if cols else ''}{fresh} AS versions "
                              "FROM qmdb_scale_rows ORDER BY image_id").to_arrow_table()
@@ -189,23 +174,14 @@ def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics: li
                 SELECT label_id, {''.join(f'"{c}", ' for c in label_cols)}{fresh} AS versions
                 FROM u WHERE label_id IN (SELECT label_id FROM labels) ORDER BY label_id
             """).to_arrow_table()
-            if images.num_rows:
-                tables.upsert(con, "image", images)
-            if labels.num_rows:
-                tables.upsert(con, "label", labels)
-            con.execute("DELETE FROM errors WHERE stage = ? AND image_id IN (SELECT image_id FROM qmdb_scale_rows)",
-                        [STAGE])
-            con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) "
-                        "SELECT dataset, image_id, file, ?, unnest(errors) FROM qmdb_scale_rows ORDER BY image_id",
-                        [STAGE])
-            report.errors += con.execute("SELECT coalesce(sum(len(errors)), 0) FROM qmdb_scale_rows").fetchall()[0][0]
-            con.execute("DROP TABLE qmdb_scale_rows")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            errors = con.sql("SELECT dataset, image_id, file, unnest(errors) AS message FROM qmdb_scale_rows "
+                             "ORDER BY image_id").to_arrow_table()
+        finally:
+            con.execute("DROP TABLE IF EXISTS qmdb_scale_rows")
+        write_chunk(con, images, labels, errors)
         report.images += images.num_rows
         report.labels += labels.num_rows
+        report.errors += errors.num_rows
         report.chunks += 1
         bar.update(len(group))
     bar.close()
@@ -251,10 +227,8 @@ def compute_metrics_ray(con: duckdb.DuckDBPyConnection, *, only: list[str] | Non
         if started:
             ray.shutdown()
     from ..database import register
-    from ..views import install
 
-    register(con)
-    install(con)
+    register(con)  # plugin metrics become SQL functions on this connection too
     return report
 
 

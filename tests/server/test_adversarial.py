@@ -98,8 +98,8 @@ def test_view_parameters_are_bound_not_spliced(client, project):
     assert file_hash(project["db"]) == before
 
 
-def test_file_reading_python_functions_are_not_served(client, project):
-    """qmdb's metric UDFs open paths in Python, past enable_external_access: the server leaves them out."""
+def test_metric_functions_take_ids_and_never_a_clients_path(client, project):
+    """qmdb's metric UDFs are served, by id: a path given by a client is refused, never opened."""
     import duckdb
 
     import qmdb
@@ -110,11 +110,26 @@ def test_file_reading_python_functions_are_not_served(client, project):
                                              "WHERE function_type = 'scalar'").fetchall()} - plain
     con.close()
     metric_functions = sorted(n for n in added if not n.startswith(("qmdb_similar", "embed_text")))
-    if not metric_functions:
-        pytest.skip("no metric functions are registered in this checkout")
+    assert {"brightness", "box_brightness", "image_entropy"} <= set(metric_functions)
     secret = str(project["bait"] / "secret.txt")
     with OpenWatch(project["bait"]) as watch:
         for name in metric_functions:
             response = client.post("/query", json={"sql": f"SELECT {name}(?) AS v", "params": [secret]})
-            assert response.status_code == 400 and "does not exist" in response.json()["error"], (name, response.text)
+            assert response.status_code == 400, (name, response.text)
+        # the image row whose path climbs out of its dataset root gives NULL, its file unread
+        response = client.post("/query", json={"sql": "SELECT path, brightness(image_id) AS b FROM images "
+                                                      "WHERE path LIKE '../%'"})
+        assert response.status_code == 200 and response.json()["rows"] == [["../bait/secret.txt", None]]
     assert watch.opened == set()
+
+
+def test_metric_functions_by_id_over_http(client):
+    response = client.get("/query", params={"sql": "SELECT image_id, brightness(image_id) AS b, width(image_id) AS w "
+                                                   "FROM images WHERE dataset = 'photos' AND path NOT LIKE '../%' "
+                                                   "ORDER BY image_id"})
+    assert response.status_code == 200, response.text
+    rows = response.json()["rows"]
+    assert len(rows) == 2 and all(0 < b < 1 and w > 0 for _, b, w in rows)
+    response = client.get("/query", params={"sql": "SELECT label_id, box_brightness(label_id) AS b FROM labels "
+                                                   "WHERE x IS NOT NULL ORDER BY label_id"})
+    assert response.status_code == 200 and all(0 < b < 1 for _, b in response.json()["rows"])

@@ -106,6 +106,8 @@ def test_boxes_in_file_pixels_read_the_matching_analysed_pixels(large):
 def test_sql_functions_read_the_file_size_and_the_analysed_pixels(large):
     con = qmdb.connect()
     hd = str(large["hd.jpg"])
-    assert con.sql(f"SELECT width('{hd}'), height('{hd}')").fetchall() == [(1920, 1080)]
+    con.execute("INSERT INTO datasets (name, root, format) VALUES ('large', '', 'folders')")
+    con.execute("INSERT INTO images (dataset, path) VALUES ('large', ?)", [hd])
+    assert con.sql("SELECT width(image_id), height(image_id) FROM images").fetchall() == [(1920, 1080)]
     gray = cv2.cvtColor(cv2.imread(hd, REDUCED_2), cv2.COLOR_BGR2GRAY)
-    assert con.sql(f"SELECT brightness('{hd}')").fetchall()[0][0] == pytest.approx(gray.mean() / 255)
+    assert con.sql("SELECT brightness(image_id) FROM images").fetchall()[0][0] == pytest.approx(gray.mean() / 255)

@@ -14,7 +14,7 @@ def test_every_builtin_metric_is_documented_with_its_type_and_function():
         assert line, f"{metric.name} is not in README.md"
         assert f"| {metric.type} |" in line and metric.description in line
         if metric.sql_name:
-            assert f"`{metric.sql_name}(file" in line
+            assert f"`{metric.sql_name}({metric.kind}_id)`" in line
 
 
 def test_every_metrics_view_is_documented():

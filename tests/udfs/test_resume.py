@@ -1,16 +1,36 @@
-"""kill -9 in the middle of a run, run again: no duplicate row, no lost row, the same values as a clean run."""
+"""kill -9 in the middle of a run, run again: no duplicate row, no lost row, the same values as a clean run.
 
-import os
+The fault is injected from here only: the killed run is a script of this test that replaces the
+commit seam of `qmdb.transaction` with one that SIGKILLs its own process before the Nth commit,
+then calls the public runner.
+"""
+
 import signal
 import subprocess
 import sys
+import textwrap
 
 import qmdb
 
 from .conftest import BOXES, BROKEN, GOOD, make_project
 
 FILES = GOOD + sorted(BROKEN) + ["missing.jpg"]
-RUN = "import sys, qmdb; qmdb.compute_metrics(qmdb.connect(sys.argv[1]), workers=2, chunk_size=2, progress=False)"
+KILLED_RUN = textwrap.dedent("""
+    import os, signal, sys
+    import qmdb, qmdb.transaction
+
+    con = qmdb.connect(sys.argv[1])
+    kill_at, commits, commit = int(sys.argv[2]), [0], qmdb.transaction.commit
+
+    def commit_or_die(con):
+        commits[0] += 1
+        if commits[0] == kill_at:  # inside this chunk's transaction, its rows written, before COMMIT
+            os.kill(os.getpid(), signal.SIGKILL)
+        commit(con)
+
+    qmdb.transaction.commit = commit_or_die
+    qmdb.compute_metrics(con, workers=2, chunk_size=2, progress=False)
+""")
 
 
 def table(con, name, key):
@@ -22,10 +42,12 @@ def test_killed_run_resumes_without_duplicates_or_gaps(tmp_path, photo_dir):
     for db in (killed_db, clean_db):
         make_project(db, photo_dir, FILES, BOXES).close()
 
-    env = {**os.environ, "QMDB_METRICS_KILL_AT": "3"}  # SIGKILL inside chunk 3's transaction, before COMMIT
+    script = tmp_path / "killed_run.py"
+    script.write_text(KILLED_RUN)
     log = tmp_path / "killed.log"
-    with open(log, "wb") as out:
-        done = subprocess.run([sys.executable, "-c", RUN, str(killed_db)], env=env, stdout=out, stderr=out, timeout=120)
+    with open(log, "wb") as out:  # SIGKILL inside chunk 3's transaction, before COMMIT
+        done = subprocess.run([sys.executable, str(script), str(killed_db), "3"], stdout=out, stderr=out,
+                              timeout=120)
     assert done.returncode == -signal.SIGKILL, log.read_text()[-2000:]
 
     con = qmdb.connect(killed_db)

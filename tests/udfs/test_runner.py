@@ -91,6 +91,21 @@ def test_a_new_version_recomputes_that_metric_only(project, tmp_path):
     registry.unregister("image", "red_share")
 
 
+def test_a_metric_column_added_by_a_run_shows_in_the_views_without_reinstalling(project, tmp_path, monkeypatch):
+    """The runner installs no view: DuckDB binds a view's `m.*` when it is queried, so the view
+    installed when the project was opened already shows a column that the run adds."""
+    from qmdb import views
+
+    def install(con):
+        raise AssertionError("the runner must not install views")
+
+    monkeypatch.setattr(views, "install", install)
+    qmdb.compute_metrics(project, workers=0, only=["red_share"], plugins=[plugin(tmp_path, 1, 1.0)], progress=False)
+    rows = project.sql("SELECT path, red_share FROM metrics_images WHERE red_share IS NOT NULL").fetchall()
+    assert len(rows) == len(GOOD) and all(0 <= v <= 1 for _, v in rows)
+    registry.unregister("image", "red_share")
+
+
 def test_only_some_metrics_then_the_rest(project):
     qmdb.compute_metrics(project, workers=0, only=["brightness", "box_area"], progress=False)
     assert project.sql("SELECT count(brightness), count(sharpness) FROM image_metrics").fetchall() == [(len(GOOD), 0)]
@@ -111,7 +126,7 @@ def test_cli_with_a_plugin_makes_a_column_and_a_sql_function(tmp_path, photo_dir
     con = qmdb.connect(db)
     registry.load_plugin(plugin(tmp_path, 1, 1.0))
     qmdb.register(con)
-    rows = con.sql("SELECT red_share, red_share(image_file(image_id)) FROM metrics_images").fetchall()
+    rows = con.sql("SELECT red_share, red_share(image_id) FROM metrics_images").fetchall()
     assert len(rows) == 2 and all(a == pytest.approx(b) and a > 0 for a, b in rows)
     registry.unregister("image", "red_share")
     con.close()
