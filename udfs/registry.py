@@ -91,14 +91,14 @@ def _decorator(kind: str, version: int, type: str, unit: str, name: str | None,
 def image_metric(*, version: int, type: str = "DOUBLE", unit: str = "", name: str | None = None,
                  sql_name: str | None = None, sql_function: bool = True) -> Callable[[Callable], Callable]:
     """Register ``f(image) -> value`` as an image metric: a column of `image_metrics` and a SQL
-    function ``sql_name(file)`` (default: the metric's name)."""
+    function ``sql_name(image_id)`` (default: the metric's name)."""
     return _decorator("image", version, type, unit, name, sql_name, sql_function)
 
 
 def label_metric(*, version: int, type: str = "DOUBLE", unit: str = "", name: str | None = None,
                  sql_name: str | None = None, sql_function: bool = True) -> Callable[[Callable], Callable]:
     """Register ``f(image, boxes) -> array`` (one value per box) as a label metric: a column of
-    `label_metrics` and a SQL function ``sql_name(file, x, y, w, h)``; pass ``sql_function=False``
+    `label_metrics` and a SQL function ``sql_name(label_id)``; pass ``sql_function=False``
     for a metric that needs the other boxes or the dataset (IoU, class frequency)."""
     return _decorator("label", version, type, unit, name, sql_name, sql_function)
 

@@ -21,7 +21,6 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from ..transaction import transaction
-from ..uris import location
 from . import index as vector_index
 from .base import Embedder
 from .decode import crop, read_rgb
@@ -45,7 +44,7 @@ todo_boxes AS (
       AND NOT EXISTS (SELECT 1 FROM errors r WHERE r.stage = 'embed' AND r.image_id = b.image_id
                       AND r.message = $model || ': ' || b.item_type || ' ' || b.item_id || ': box outside the image')
 )
-SELECT i.image_id, d.root, i.path, i.dataset,
+SELECT i.image_id, image_location(d.root, i.path) AS file, i.dataset,
        NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = $model AND e.item_type = 'image'
                    AND e.item_id = i.image_id) AS need_image,
        (SELECT list({'item_type': t.item_type, 'item_id': t.item_id, 'x': t.x, 'y': t.y, 'w': t.w, 'h': t.h}
@@ -80,7 +79,7 @@ class EmbedReport:
 
 
 def _decode_chunk(pool: ThreadPoolExecutor, rows: list[dict]) -> list[tuple[np.ndarray | None, str | None]]:
-    return list(pool.map(lambda r: read_rgb(location(r["root"], r["path"])), rows))
+    return list(pool.map(lambda r: read_rgb(r["file"]), rows))
 
 
 def items_to_embed(rows: list[dict], decoded: list, model: str) -> tuple[list, list, list]:
@@ -91,7 +90,7 @@ def items_to_embed(rows: list[dict], decoded: list, model: str) -> tuple[list, l
     `embed`). The Ray engine (`qmdb.scale.embeddings`) embeds with the same function."""
     items, pixels, errors = [], [], []
     for row, (image, why) in zip(rows, decoded):
-        path = location(row["root"], row["path"])
+        path = row["file"]
         if image is None:
             errors.append((row["dataset"], row["image_id"], path, f"{model}: unreadable image: {why}"))
             continue

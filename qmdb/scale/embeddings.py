@@ -79,7 +79,7 @@ class EmbedBatch:
     def __call__(self, batch: pa.Table) -> pa.Table:
         rows = batch.sort_by("image_id").to_pylist()
         model = self.embedder.name
-        files = [fetch.location(row["root"], row["path"]) for row in rows]
+        files = [row["file"] for row in rows]
         owners, items, pixels, failed = [], [], [], []
         with fetch.readable(files) as paths:
             decoded = [read_rgb(path) for path in paths]
@@ -101,7 +101,7 @@ class EmbedBatch:
             "image_id": pa.array([r["image_id"] for r in who], pa.int64()),
             "sha256": pa.array([r["sha256"] for r in who], pa.string()),
             "dataset": pa.array([r["dataset"] for r in who], pa.string()),
-            "file": pa.array([fetch.location(r["root"], r["path"]) for r in who], pa.string()),
+            "file": pa.array([r["file"] for r in who], pa.string()),
             "model": pa.array([model] * len(who), pa.string()),
             "item_type": pa.array([t for t, _ in items] + [None] * n_errors, pa.string()),
             "item_id": pa.array([i for _, i in items] + [None] * n_errors, pa.int64()),
