@@ -37,7 +37,9 @@ def define(con: duckdb.DuckDBPyConnection, name: str, function: Callable, parame
     """`con.create_function`, replacing an earlier definition of the same name on this connection.
 
     Two connections to one file in one process share DuckDB's catalog: the
-    function the first one registered serves the second, so it is kept.
+    function the first one registered serves the second, so it is kept, and
+    so is the Python callable behind it (`_SERVING`): the catalog outlives the
+    connection that registered it, and calling a freed callable would crash.
     """
     try:
         con.remove_function(name)
@@ -48,3 +50,10 @@ def define(con: duckdb.DuckDBPyConnection, name: str, function: Callable, parame
     except duckdb.CatalogException as error:
         if "already exists" not in str(error):
             raise
+        return
+    database = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    if database and database[0][0]:
+        _SERVING[(database[0][0], name)] = function
+
+
+_SERVING: dict[tuple[str, str], Callable] = {}

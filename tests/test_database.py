@@ -36,3 +36,26 @@ def test_add_columns_adds_only_missing(con):
     assert add_columns(con, "images", {"camera": "VARCHAR"}) == []
     con.execute("INSERT INTO images (dataset, path, camera) VALUES ('d', 'a.png', 'B')")
     assert con.sql("SELECT camera FROM images").fetchall() == [("B",)]
+
+
+def test_functions_outlive_the_connection_that_registered_them(tmp_path):
+    """DuckDB keeps a Python UDF in the database's catalog after the connection that registered it closes;
+    a second connection calling it must not crash (run in a process of its own: a crash is a signal)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "two_connections.py"
+    script.write_text(
+        "import sys, cv2, numpy as np, qmdb\n"
+        "from qmdb.importers import import_dataset\n"
+        "root = sys.argv[1]\n"
+        "import os; os.makedirs(root + '/imgs/a')\n"
+        "cv2.imwrite(root + '/imgs/a/x.png', np.full((8, 8, 3), 51, np.uint8))\n"
+        "first = qmdb.connect(root + '/p.duckdb')\n"
+        "import_dataset(first, 'folders', root + '/imgs')\n"
+        "second = qmdb.connect(root + '/p.duckdb')\n"
+        "first.close()\n"
+        "print(second.sql('SELECT brightness(1)').fetchall()[0][0])\n")
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == 0.2
