@@ -174,6 +174,43 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     return applied
 
 
+def _objects(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal "
+        "UNION SELECT sequence_name FROM duckdb_sequences() WHERE database_name = current_database() "
+        "UNION SELECT function_name FROM duckdb_functions() WHERE database_name = current_database() "
+        "AND NOT internal AND function_type IN ('macro', 'table_macro')").fetchall()}
+
+
+def repair(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Re-create what applied migrations made and a user dropped (a table, a sequence, a macro): every
+    migration script creates `IF NOT EXISTS` or `OR REPLACE`, so the applied ones run again, each in a
+    transaction, without a new `schema_migrations` row. `migrate` then reinstalls missing views.
+    Returns the names re-created (`qmdb init` prints them).
+
+    >>> import qmdb
+    >>> con = qmdb.connect()
+    >>> _ = con.execute("DROP TABLE tags")
+    >>> repair(con)
+    ['tags']
+    """
+    from .database import register
+
+    register(con)
+    _load_components()
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND table_name = 'schema_migrations'").fetchall()[0][0]:
+        return []
+    before = _objects(con)
+    done = set(con.execute("SELECT component, version FROM schema_migrations").fetchall())
+    for component, scripts in _REGISTRY.items():
+        for version, script in enumerate(scripts, start=1):
+            if (component, version) in done:
+                with transaction(con):
+                    con.execute(script)
+    return sorted(_objects(con) - before)
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The highest applied migration per component."""
     rows = con.execute("SELECT component, max(version) FROM schema_migrations GROUP BY 1 ORDER BY 1").fetchall()

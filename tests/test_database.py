@@ -1,7 +1,9 @@
 import duckdb
+import pytest
 
 import qmdb
 from qmdb.schema import add_columns, migrate, schema_version
+from qmdb.schema import repair as schema_repair
 
 TABLES = {"datasets", "images", "labels", "predictions", "classes", "models", "tags", "errors",
           "saved_views"}
@@ -59,3 +61,28 @@ def test_functions_outlive_the_connection_that_registered_them(tmp_path):
     done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) == 0.2
+
+
+def test_connect_create_false_refuses_a_missing_file(tmp_path):
+    with pytest.raises(qmdb.QmdbError, match=r"no such project; create it with 'qmdb init"):
+        qmdb.connect(tmp_path / "typo.duckdb", create=False)
+    with pytest.raises(qmdb.QmdbError, match="no such project"):
+        qmdb.connect(tmp_path / "typo.duckdb", read_only=True)
+    assert not (tmp_path / "typo.duckdb").exists()
+
+
+def test_close_checkpoints_so_no_wal_is_left(db_path):
+    from qmdb.database import close
+
+    con = qmdb.connect(db_path)
+    con.execute("INSERT INTO tags (item_type, item_id, tag) VALUES ('image', 1, 'reviewed')")
+    other = con.cursor()  # a cursor keeps the database open after con.close(): the CHECKPOINT still writes
+    close(con)
+    assert not db_path.with_name(db_path.name + ".wal").exists()
+    other.close()
+
+
+def test_repair_recreates_dropped_tables_without_new_migrations(con):
+    con.execute("DROP TABLE errors")
+    assert schema_repair(con) == ["errors"]
+    assert migrate(con) == []

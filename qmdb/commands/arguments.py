@@ -18,3 +18,10 @@ def view_params(items: list[str]) -> dict[str, str]:
             raise QmdbError(f"parameter '{item}' must be NAME=VALUE")
         params[key.strip()] = value
     return params
+
+
+def table_options(parser, max_rows: int = 40) -> None:
+    """`--max-rows` and `--max-width` for the commands that print tables (`-f vertical` shows every column)."""
+    parser.add_argument("--max-rows", type=int, default=max_rows, help=f"rows shown in table format (default {max_rows})")
+    parser.add_argument("--max-width", type=int, metavar="N",
+                        help="table width in characters (default: the terminal's; no limit into a pipe or file)")

@@ -4,7 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..database import connect
+from ..database import project
 
 NAME = "demo"
 HELP = "build demo.duckdb from real images (digits, photographs) with real models' predictions, and show it"
@@ -24,9 +24,6 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     db_path = build(args.db, args.data, fresh=args.fresh, post_import=not args.no_post)
     elapsed = time.perf_counter() - start
-    con = connect(db_path)
-    try:
+    with project(db_path) as con:
         show(con, Path(args.db), elapsed)
-    finally:
-        con.close()
     return 0

@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..database import connect
+from ..database import close, connect
 
 NAME = "embed"
 HELP = "embed images (and with --labels their label and prediction boxes); update the usearch index"
@@ -35,16 +35,16 @@ def run(args: argparse.Namespace) -> int:
         from ..scale import embed_ray as embed
 
         extra["manifest"] = args.manifest
-    con = connect(args.database)
-    if args.manifest and args.engine != "ray":
-        from ..scale import register_manifest
-
-        args.dataset = register_manifest(con, args.manifest, args.dataset)[0]
+    con = connect(args.database, create=bool(args.manifest))  # a manifest registers images: it may start a project
     try:
+        if args.manifest and args.engine != "ray":
+            from ..scale import register_manifest
+
+            args.dataset = register_manifest(con, args.manifest, args.dataset)[0]
         report = embed(con, args.model, weights=args.weights, name=args.name, labels=args.labels,
                        dataset=args.dataset, device=args.device, neighbors=args.neighbors,
                        progress=not args.no_progress, **extra)
     finally:
-        con.close()
+        close(con)
     print(report)
     return 0

@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..database import connect
+from ..database import project
 from ..evaluation import evaluate, slice
 from ..output import FORMATS, write
 
@@ -21,16 +21,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reuse", action="store_true", help="slice: use the stored matches, do not re-match")
     parser.add_argument("--format", "-f", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="slice: file to write (default: stdout)")
+    parser.add_argument("--max-width", type=int, metavar="N", help="slice table width (default: the terminal's)")
 
 
 def run(args: argparse.Namespace) -> int:
-    con = connect(args.database)
-    for model in args.model:
-        if args.where is None or not args.reuse:
-            report = evaluate(con, model, dataset=args.dataset)
-            if args.where is None:
-                print(report)
-    if args.where is not None:
-        write(slice(con, args.where, model_name=args.model, iou_threshold=args.iou_threshold,
-                    min_score=args.min_score), args.format, args.output)
+    with project(args.database) as con:
+        for model in args.model:
+            if args.where is None or not args.reuse:
+                report = evaluate(con, model, dataset=args.dataset)
+                if args.where is None:
+                    print(report)
+        if args.where is not None:
+            write(slice(con, args.where, model_name=args.model, iou_threshold=args.iou_threshold,
+                        min_score=args.min_score), args.format, args.output, max_width=args.max_width)
     return 0

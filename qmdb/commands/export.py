@@ -3,7 +3,7 @@
 import argparse
 
 from .. import plugins
-from ..database import connect
+from ..database import project
 from ..export.yolo import IMAGE_MODES
 from .arguments import view_params
 
@@ -25,12 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     params = view_params(args.param)
     options = {"query": args.query, "view": args.view, "params": params or None}
-    con = connect(args.database)
-    try:
+    with project(args.database) as con:
         if args.format == "yolo":
             options["images"] = args.images
         report = plugins.formats("qmdb_export_formats")[args.format](con, args.output, **options)
-    finally:
-        con.close()
     print(report)
     return 0

@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..database import connect
+from ..database import project
 from ..errors import ViewError
 from ..gallery import export_gallery
 
@@ -31,9 +31,10 @@ def run(args: argparse.Namespace) -> int:
         if not sep:
             raise ViewError(f"parameter '{item}' must be NAME=VALUE")
         params[key.strip()] = value
-    con = connect(args.database, read_only=True)
-    counts = export_gallery(con, args.output, view=args.view, params=params, sql=args.query, limit=args.limit,
-                            min_score=args.min_score, model=args.model, thumb_size=args.thumb_size, title=args.title)
+    with project(args.database, read_only=True) as con:
+        counts = export_gallery(con, args.output, view=args.view, params=params, sql=args.query, limit=args.limit,
+                                min_score=args.min_score, model=args.model, thumb_size=args.thumb_size,
+                                title=args.title)
     more = f" (the first {args.limit}; --limit shows more)" if counts["more"] else ""
     print(f"wrote {args.output}: {counts['rows']} rows{more}, {counts['cards']} cards, "
           f"{counts['thumbnails']} images embedded, {counts['unreadable']} unreadable")

@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..database import connect
+from ..database import project
 from ..errors import QmdbError
 from ..importers import dataset_formats, prediction_formats, import_dataset, import_metadata, import_predictions
 
@@ -34,11 +34,8 @@ def _one(args: argparse.Namespace, count: int, what: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    con = connect(args.database)
-    try:
+    with project(args.database, create=True) as con:  # importing may start a project
         return _run(con, args)
-    finally:
-        con.close()
 
 
 def _run(con, args: argparse.Namespace) -> int:

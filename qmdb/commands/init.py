@@ -1,20 +1,44 @@
-"""qmdb init: create a project database."""
+"""qmdb init: create a project database, or migrate and repair one."""
 
 import argparse
 
-from ..database import connect
+from ..database import STORAGE_VERSION, project
 from ..schema import schema_version
 
 NAME = "init"
-HELP = "create (or migrate) a project database"
+HELP = "create a project database, or migrate one and re-create the tables and views it lacks"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("--storage-version", metavar="VERSION",
+                        help=f"a new file's DuckDB storage format (default {STORAGE_VERSION}, which DuckDB 1.4 "
+                             "and later read, or $QMDB_STORAGE_VERSION; 'latest' for DuckDB 2.0's own)")
+
+
+def _objects(con) -> set[str]:
+    return {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "UNION SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal "
+        "UNION SELECT function_name FROM duckdb_functions() WHERE database_name = current_database() "
+        "AND NOT internal AND function_type IN ('macro', 'table_macro')"
+    ).fetchall()}
 
 
 def run(args: argparse.Namespace) -> int:
-    con = connect(args.database)
-    versions = ", ".join(f"{c} v{v}" for c, v in schema_version(con).items())
-    print(f"{args.database}: schema {versions}")
+    import duckdb
+    from pathlib import Path
+
+    before = set()
+    if Path(args.database).exists():
+        with duckdb.connect(args.database, read_only=True) as plain:
+            before = _objects(plain)
+    with project(args.database, create=True, repair=True, storage_version=args.storage_version) as con:
+        versions = ", ".join(f"{c} v{v}" for c, v in schema_version(con).items())
+        storage = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                              "WHERE database_name = current_database()").fetchall()[0][0]
+        repaired = sorted(_objects(con) - before) if before else []
+    print(f"{args.database}: schema {versions}; storage {storage or 'unknown'}")
+    if repaired:
+        print(f"re-created {len(repaired)}: {', '.join(repaired)}")
     return 0

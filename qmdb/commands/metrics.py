@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..database import connect
+from ..database import close, connect
 from ..errors import QmdbError
 from ..udfs import compute_metrics
 
@@ -32,21 +32,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.engine != "ray" and args.dataset and not args.manifest:
         raise QmdbError("--dataset needs --manifest or --engine ray")
-    con = connect(args.database)
+    con = connect(args.database, create=bool(args.manifest))  # a manifest registers images: it may start a project
+    try:
+        report = _compute(con, args)
+    finally:
+        close(con)
+    print(report)
+    return 0
+
+
+def _compute(con, args: argparse.Namespace):
     only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
     if args.engine == "ray":
         from ..scale import compute_metrics_ray
 
-        report = compute_metrics_ray(con, only=only, plugins=args.plugin, chunk_size=args.chunk_size,
-                                     force=args.force, progress=not args.quiet, manifest=args.manifest,
-                                     dataset=args.dataset)
-    else:
-        if args.manifest:
-            from ..scale import register_manifest
+        return compute_metrics_ray(con, only=only, plugins=args.plugin, chunk_size=args.chunk_size,
+                                   force=args.force, progress=not args.quiet, manifest=args.manifest,
+                                   dataset=args.dataset)
+    if args.manifest:
+        from ..scale import register_manifest
 
-            register_manifest(con, args.manifest, args.dataset)
-        report = compute_metrics(con, only=only, workers=args.workers, plugins=args.plugin,
-                                 chunk_size=args.chunk_size, force=args.force, progress=not args.quiet)
-    print(report)
-    con.close()
-    return 0
+        register_manifest(con, args.manifest, args.dataset)
+    return compute_metrics(con, only=only, workers=args.workers, plugins=args.plugin,
+                           chunk_size=args.chunk_size, force=args.force, progress=not args.quiet)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..database import connect
+from ..database import project
 from .arguments import view_params
 
 NAME = "plot"
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     ignored = sorted(set(given) - takes)
     if ignored:
         print(f"qmdb plot {args.kind}: ignoring {', '.join(ignored)} (it takes {', '.join(sorted(takes))})")
-    con = connect(args.database, read_only=True)
-    path = draw(con, args.kind, args.output, **{k: v for k, v in given.items() if k in takes})
+    with project(args.database, read_only=True) as con:
+        path = draw(con, args.kind, args.output, **{k: v for k, v in given.items() if k in takes})
     print(f"wrote {path}")
     return 0

@@ -3,9 +3,9 @@
 import argparse
 
 from .. import snapshots
-from ..database import connect
+from ..database import project
 from ..errors import QmdbError
-from ..output import FORMATS, write
+from ..output import FORMATS, table_width, write
 from .arguments import view_params
 
 NAME = "snapshot"
@@ -26,25 +26,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delete", metavar="NAME", help="delete a snapshot")
     parser.add_argument("--format", "-f", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="file to write (default: stdout)")
+    parser.add_argument("--max-width", type=int, metavar="N", help="table width (default: the terminal's)")
 
 
 def run(args: argparse.Namespace) -> int:
-    con = connect(args.database)
-    try:
+    with project(args.database) as con:
         _act(con, args)
-    finally:
-        con.close()
     return 0
 
 
 def _act(con, args: argparse.Namespace) -> None:
     if args.list:
         con.sql("SELECT name, view, parameters, row_count AS rows, key_columns, created_at, note "
-                "FROM snapshots ORDER BY created_at, name").show(max_rows=500, max_width=200)
+                "FROM snapshots ORDER BY created_at, name").show(max_rows=500, max_width=table_width(args.max_width))
     elif args.show:
-        write(snapshots.rows(con, args.show), args.format, args.output)
+        write(snapshots.rows(con, args.show), args.format, args.output, max_width=args.max_width)
     elif args.diff:
-        write(snapshots.diff_snapshots(con, *args.diff), args.format, args.output)
+        write(snapshots.diff_snapshots(con, *args.diff), args.format, args.output, max_width=args.max_width)
     elif args.delete:
         snapshots.delete(con, args.delete)
         print(f"deleted snapshot {args.delete}")

@@ -3,7 +3,7 @@
 import argparse
 import getpass
 
-from ..database import connect
+from ..database import project
 from ..transaction import transaction
 from ..output import FORMATS, write
 from ..tags import ITEMS, tag
@@ -44,9 +44,9 @@ def _add(con, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    con = connect(args.database)
-    if args.ids and args.tag:
-        _add(con, args)
-    else:
-        _list(con, args)
+    with project(args.database) as con:
+        if args.ids and args.tag:
+            _add(con, args)
+        else:
+            _list(con, args)
     return 0

@@ -4,10 +4,10 @@ import argparse
 import re
 
 from .. import views
-from ..database import connect
+from ..database import project
 from ..errors import ViewError
-from ..output import FORMATS, write
-from .arguments import view_params
+from ..output import FORMATS, print_table, write
+from .arguments import table_options, view_params
 
 NAME = "views"
 HELP = "list, show, run, save or delete views (built-in and saved)"
@@ -26,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace", action="store_true", help="save: overwrite a saved view of that name")
     parser.add_argument("--format", "-f", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="run: file to write (default: stdout)")
+    table_options(parser)
 
 
 def _need_name(args: argparse.Namespace) -> str:
@@ -35,12 +36,11 @@ def _need_name(args: argparse.Namespace) -> str:
 
 
 def _list(con, args) -> None:
-    con.sql(
+    print_table(con.sql(
         "SELECT name, CASE WHEN builtin THEN 'built-in' ELSE 'saved' END AS kind, "
         "CASE WHEN needs_qmdb THEN 'qmdb' ELSE 'any' END AS client, "
         "(SELECT string_agg(p->>'name' || ' = ' || (p->>'default'), ', ') FROM unnest(CAST(parameters AS JSON[])) t(p)) AS parameters, "
-        "description FROM saved_views ORDER BY builtin DESC, name"
-    ).show(max_rows=500, max_width=200)
+        "description FROM saved_views ORDER BY builtin DESC, name"), max_rows=500, max_width=args.max_width)
 
 
 def _show(con, args) -> None:
@@ -54,7 +54,8 @@ def _show(con, args) -> None:
 
 def _run(con, args) -> None:
     params = view_params(args.param)
-    write(views.run(con, _need_name(args), **params), args.format, args.output)
+    write(views.run(con, _need_name(args), **params), args.format, args.output, max_rows=args.max_rows,
+          max_width=args.max_width)
 
 
 def _save(con, args) -> None:
@@ -79,9 +80,6 @@ ACTIONS = {"list": _list, "show": _show, "run": _run, "save": _save, "delete": _
 
 
 def run(args: argparse.Namespace) -> int:
-    con = connect(args.database)
-    try:
+    with project(args.database) as con:
         ACTIONS[args.action](con, args)
-    finally:
-        con.close()
     return 0

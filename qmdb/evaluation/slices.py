@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -78,6 +79,18 @@ def context_sql(con: duckdb.DuckDBPyConnection) -> str:
     return f"SELECT {', '.join(select)} FROM matches m {' '.join(joins)}"
 
 
+def _check_evaluated(con: duckdb.DuckDBPyConnection, models: list[str]) -> None:
+    """A model never evaluated (or unknown) is one error line, naming what to run."""
+    evaluated = {m for (m,) in con.execute("SELECT model FROM evaluations").fetchall()}
+    known = {m for (m,) in con.execute("SELECT model FROM models").fetchall()}
+    for model in models:
+        if model not in known:
+            raise QmdbError(f"no model named '{model}'; known models: {', '.join(sorted(known)) or 'none'}")
+        if model not in evaluated:
+            raise QmdbError(f"model '{model}' has no stored matches: run `qmdb evaluate DB --model {model}` "
+                            "(without --reuse) first")
+
+
 def _rows(con, where: str | None, models: list[str], iou_threshold: float) -> pa.Table:
     cond = condition_sql(where) if where else "true"
     sql = (f"SELECT model, item_type, class, image_id, score, det_rank, outcome, coalesce(({cond}), false) AS in_slice "
@@ -101,8 +114,9 @@ def _part(t: dict[str, np.ndarray], keep: np.ndarray, min_score: float, rng: np.
     images, code = np.unique(t["image_id"][keep], return_inverse=True)
     codes = np.zeros(len(keep), dtype=np.int64)
     codes[keep] = code
-    weights = np.vstack([np.ones((1, len(images)), np.int64),
-                         rng.multinomial(len(images), np.full(len(images), 1 / max(len(images), 1)), size=n_boot)])
+    boots = (rng.multinomial(len(images), np.full(len(images), 1 / len(images)), size=n_boot) if len(images)
+             else np.zeros((n_boot, 0), np.int64))  # an empty part: nothing to resample
+    weights = np.vstack([np.ones((1, len(images)), np.int64), boots])
     aps = []
     for cls in np.unique(t["class"][lab]):
         d = np.flatnonzero(pred & (t["class"] == cls))
@@ -139,7 +153,11 @@ def slice(con: duckdb.DuckDBPyConnection, where: str | None = None, *, model_nam
         models = [model_name] if isinstance(model_name, str) else list(model_name)
     if not models:
         raise QmdbError("no evaluated model: run `qmdb evaluate DB --model NAME` first")
+    _check_evaluated(con, models)
     table = _rows(con, where, models, iou_threshold)
+    if where and not pc.any(table["in_slice"]).as_py():
+        raise QmdbError(f"slice '{where}' holds none of the evaluated items of {', '.join(map(repr, models))}; "
+                        "loosen the condition")
     cols = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
     cols["score"] = np.nan_to_num(cols["score"].astype(float), nan=-np.inf)
     cols["det_rank"] = np.nan_to_num(cols["det_rank"].astype(float), nan=0)

@@ -39,3 +39,30 @@ def test_unknown_model_is_one_line(db_path, capsys):
     make_project(db_path)
     assert main(["evaluate", str(db_path), "--model", "nope"]) == 1
     assert capsys.readouterr().err.startswith("qmdb: error: no model named 'nope'")
+
+
+def test_reuse_on_an_empty_slice_is_one_line(db_path, capsys):
+    make_project(db_path)
+    assert main(["evaluate", str(db_path), "-m", "det-model"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(db_path), "-m", "det-model", "--reuse", "--where", "camera = 'Z'"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["qmdb: error: slice 'camera = 'Z'' holds none of the evaluated items of 'det-model'; "
+                   "loosen the condition"]
+
+
+def test_reuse_with_an_unknown_or_unevaluated_model_is_one_line(db_path, capsys):
+    make_project(db_path)
+    assert main(["evaluate", str(db_path), "-m", "nope", "--reuse", "--where", "camera = 'B'"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("qmdb: error: no model named 'nope'")
+    assert main(["evaluate", str(db_path), "-m", "det-model", "--reuse", "--where", "camera = 'B'"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no stored matches" in err[0] and "without --reuse" in err[0]
+
+
+def test_a_slice_that_is_everything_leaves_an_empty_rest(db_path, capsys):
+    make_project(db_path)
+    assert main(["evaluate", str(db_path), "-m", "det-model", "--where", "true", "-f", "csv"]) == 0
+    rest = capsys.readouterr().out.strip().splitlines()[-1].split(",")
+    assert rest[1] == '"rest"' and rest[2] == "0"
