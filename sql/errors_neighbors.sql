@@ -1,4 +1,4 @@
--- description: Annotation quality by neighbours: for each label, the share of its k nearest labels in embedding space that carry another class (1 = every neighbour disagrees), highest first, with the neighbours' majority class. Reads the neighbors table (label neighbours, or image neighbours for image-level labels).
+-- description: Annotation quality by neighbours: for each label, the share of its k nearest labels in embedding space that carry another class (1 = every neighbour disagrees), highest first, with the class most of the disagreeing neighbours carry (the label's own class when none disagrees). Reads the neighbors table (label neighbours, or image neighbours for image-level labels).
 -- param: embedding_model VARCHAR = NULL -- embedding model whose neighbors to read; NULL reads each model on its own
 -- param: k_neighbors INTEGER = 10 -- how many nearest neighbours vote
 -- param: min_score DOUBLE = 0.0 -- keep labels whose disagreement share is at least this
@@ -19,7 +19,9 @@ scored AS (
     SELECT p.model, p.label_id,
            count(*) AS neighbours,
            avg(CAST(nl.class <> l.class AS DOUBLE)) AS score,
-           mode(nl.class) AS neighbour_class
+           count(*) FILTER (WHERE nl.class <> l.class) AS disagreeing,
+           -- the other class the neighbours carry most: never the label's own
+           coalesce(mode(nl.class) FILTER (WHERE nl.class <> l.class), any_value(l.class)) AS neighbour_class
     FROM pairs p
     JOIN labels l ON l.label_id = p.label_id
     JOIN labels nl ON nl.label_id = p.neighbor_label_id
@@ -37,8 +39,9 @@ SELECT
     s.neighbour_class,
     s.neighbours,
     s.score,
-    printf('%d of its %d nearest labels are not %s (most are %s)',
-           CAST(round(s.score * s.neighbours) AS INTEGER), s.neighbours, l.class, s.neighbour_class) AS reason
+    CASE WHEN s.disagreeing = 0 THEN printf('all %d of its nearest labels are %s', s.neighbours, l.class)
+         ELSE printf('%d of its %d nearest labels are not %s (most of those are %s)',
+                     s.disagreeing, s.neighbours, l.class, s.neighbour_class) END AS reason
 FROM scored s
 JOIN labels l ON l.label_id = s.label_id
 JOIN images i ON i.image_id = l.image_id

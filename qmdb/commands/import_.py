@@ -9,8 +9,8 @@ from ..importers import dataset_formats, prediction_formats, import_dataset, imp
 NAME = "import"
 HELP = "import a dataset (coco, yolo, voc, folders, table, a plugin's format), a model's predictions, or per-image metadata"
 USAGE = """
-  qmdb import DB FORMAT SOURCE [--name N] [--root DIR] [--split S]     FORMAT: coco yolo voc folders table …
-  qmdb import DB predictions FORMAT SOURCE --model M --dataset D       FORMAT: coco yolo probs …
+  qmdb import DB FORMAT SOURCE [--name N] [--root DIR] [--split S] [--strict]    FORMAT: coco yolo voc folders table …
+  qmdb import DB predictions FORMAT SOURCE --model M --dataset D [--columns C]   FORMAT: coco yolo probs …
   qmdb import DB metadata SOURCE --dataset D [--key path|image_id|source_id]"""
 
 
@@ -25,6 +25,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="predictions: the model's name")
     parser.add_argument("--dataset", help="predictions, metadata: the dataset")
     parser.add_argument("--key", default="path", help="metadata: the image key column (path, image_id, source_id)")
+    parser.add_argument("--strict", action="store_true",
+                        help="datasets: refuse a box reaching more than 1 pixel outside its image (default: "
+                             "import it as written; errors_out_of_bounds lists it)")
+    parser.add_argument("--columns", help="predictions probs: which columns are which classes: a prefix (p for "
+                                          "p0 … p9), a comma-separated list of classes, or a .json/.csv/.txt file")
 
 
 def _one(args: argparse.Namespace, count: int, what: str) -> list[str]:
@@ -43,7 +48,8 @@ def _run(con, args: argparse.Namespace) -> int:
         fmt, source = _one(args, 2, "FORMAT SOURCE")
         if fmt not in prediction_formats() or not args.model or not args.dataset:
             raise QmdbError(f"qmdb import predictions needs a FORMAT ({', '.join(prediction_formats())}), --model and --dataset")
-        report = import_predictions(con, fmt, source, model=args.model, dataset=args.dataset, root=args.root)
+        report = import_predictions(con, fmt, source, model=args.model, dataset=args.dataset, root=args.root,
+                                    columns=args.columns)
     elif args.kind == "metadata":
         (source,) = _one(args, 1, "one SOURCE")
         if not args.dataset:
@@ -51,7 +57,8 @@ def _run(con, args: argparse.Namespace) -> int:
         report = import_metadata(con, source, dataset=args.dataset, key=args.key)
     elif args.kind in dataset_formats():
         (source,) = _one(args, 1, "one SOURCE")
-        report = import_dataset(con, args.kind, source, name=args.name, root=args.root, split=args.split)
+        report = import_dataset(con, args.kind, source, name=args.name, root=args.root, split=args.split,
+                                strict=args.strict)
     else:
         raise QmdbError(f"unknown import '{args.kind}'; choose {', '.join(dataset_formats())}, predictions or metadata")
     print(report)

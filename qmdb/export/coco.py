@@ -3,9 +3,11 @@
 Image and annotation ids are the source ids when they are all integers and
 unique, else qmdb's ids; category ids are `classes.class_id` (see
 `selection.category_ids`). `file_name` is the image path relative to the
-dataset root (recorded as `info.root`), or an absolute path when the
-selection spans datasets with different roots. Metadata columns come back as
-image / annotation fields. Image-level labels (no box) are not written.
+dataset root, recorded as `info.root` (the COCO importer's default root, so
+the file re-imports as is), or an absolute path when the selection spans
+datasets with different roots. Metadata columns (and `annotator`) come back
+as image / annotation fields where they have a value: a NULL is left out, not
+written as `null`. Image-level labels (no box) are not written.
 """
 
 from __future__ import annotations
@@ -27,8 +29,13 @@ def _id(con: duckdb.DuckDBPyConnection, table: str, own: str, where: str = "") -
     return "TRY_CAST(source_id AS BIGINT)" if usable else own
 
 
-def _fields(columns: list[str], prefix: str) -> str:
-    return "".join(f", '{c}', {prefix}\"{c}\"" for c in columns)
+def _object(core: str, optional: list[str], prefix: str) -> str:
+    """`json_object(core…)` with the `optional` columns added where they are not NULL (a JSON merge
+    patch adds a key only for a non-null value)."""
+    if not optional:
+        return f"json_object({core})"
+    fields = ", ".join(f"'{c}', {prefix}\"{c}\"" for c in optional)
+    return f"json_merge_patch(json_object({core}), json_object({fields}))"
 
 
 def write(con: duckdb.DuckDBPyConnection, out: Path, query: str) -> ExportReport:
@@ -41,18 +48,19 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, query: str) -> ExportReport
     image_extra = selection.extra_columns(con, "_qmdb_export_images", CORE_COLUMNS["images"])
     label_extra = selection.extra_columns(con, "_qmdb_export_labels", CORE_COLUMNS["labels"])
     selection.category_ids(con)
+    image_object = _object("'id', out_id, 'file_name', out_name, 'width', width, 'height', height", image_extra, "")
+    label_object = _object("'id', lab.out_id, 'image_id', img.out_id, 'category_id', c.id, "
+                           "'bbox', [lab.x, lab.y, lab.w, lab.h], 'area', lab.area, "
+                           "'iscrowd', CAST(lab.iscrowd AS INTEGER), 'segmentation', COALESCE(lab.polygon, [])",
+                           ["annotator", *label_extra], "lab.")
     document = con.execute(f"""
         WITH img AS (SELECT i.*, {image_id} AS out_id, {file_name} AS out_name
                      FROM _qmdb_export_images i JOIN datasets d ON d.name = i.dataset),
              lab AS (SELECT l.*, {label_id} AS out_id FROM _qmdb_export_labels l {boxed})
         SELECT json_object(
             'info', json_object('description', 'qmdb export', 'query', ?::VARCHAR, 'root', ?::VARCHAR),
-            'images', (SELECT COALESCE(to_json(list(json_object('id', out_id, 'file_name', out_name,
-                       'width', width, 'height', height{_fields(image_extra, '')}) ORDER BY out_id)), '[]') FROM img),
-            'annotations', (SELECT COALESCE(to_json(list(json_object('id', lab.out_id, 'image_id', img.out_id,
-                       'category_id', c.id, 'bbox', [lab.x, lab.y, lab.w, lab.h], 'area', lab.area,
-                       'iscrowd', CAST(lab.iscrowd AS INTEGER), 'segmentation', COALESCE(lab.polygon, []),
-                       'annotator', lab.annotator{_fields(label_extra, 'lab.')}) ORDER BY lab.out_id)), '[]')
+            'images', (SELECT COALESCE(to_json(list({image_object} ORDER BY out_id)), '[]') FROM img),
+            'annotations', (SELECT COALESCE(to_json(list({label_object} ORDER BY lab.out_id)), '[]')
                        FROM lab JOIN img ON img.image_id = lab.image_id JOIN _qmdb_export_categories c ON c.class = lab.class),
             'categories', (SELECT COALESCE(to_json(list(json_object('id', id, 'name', class,
                        'supercategory', supercategory) ORDER BY id)), '[]') FROM _qmdb_export_categories)

@@ -12,6 +12,7 @@ are named by the `qmdb_dataset_formats` and `qmdb_prediction_formats` hooks
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 
 import duckdb
@@ -40,7 +41,7 @@ def _module(registry: dict[str, str], fmt: str, what: str):
 
 
 def import_dataset(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path, *, name: str | None = None,
-                   root: str | Path | None = None, split: str | None = None) -> ImportReport:
+                   root: str | Path | None = None, split: str | None = None, strict: bool = False) -> ImportReport:
     """Import a dataset (images, classes, labels) in one transaction; re-importing updates in place.
 
     Args:
@@ -50,22 +51,39 @@ def import_dataset(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path,
         name: the dataset's name (default: from the source's name).
         root: the folder image paths are relative to (default: per format).
         split: the split of every image, where the source does not say.
+        strict: refuse a label box reaching more than 1 pixel outside its image (an `InputError` naming
+            the annotation). By default such boxes are stored as written and `errors_out_of_bounds`
+            flags them.
     """
+    from .fields import strict_boxes
     from .store import write_dataset
 
-    batch = _module(dataset_formats(), fmt, "dataset").read(source, name=name, root=root, split=split)
+    with strict_boxes(strict):
+        batch = _module(dataset_formats(), fmt, "dataset").read(source, name=name, root=root, split=split)
     return write_dataset(con, batch)
 
 
 def import_predictions(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path, *, model: str, dataset: str,
-                       root: str | Path | None = None) -> ImportReport:
+                       root: str | Path | None = None, columns=None) -> ImportReport:
     """Import one model's predictions on a dataset ("coco" results, "yolo" txt with confidence, "probs").
 
-    The import replaces that model's earlier predictions on that dataset.
+    The import replaces that model's earlier predictions on that dataset. A model belongs to one
+    dataset: importing a model that has predictions on another dataset is refused.
+
+    `columns` (probs only) maps probability columns to classes: a prefix (`"p"` for `p0 … p9`, the
+    rest of each name a class or a class id), a list of classes in column order (or one string,
+    comma-separated), a {column: class} dict, or the path of a mapping file (.json object or list,
+    .csv `column,class`, or a text file of one class per line).
     """
     from .predictions.store import write_predictions
 
-    batch = _module(prediction_formats(), fmt, "prediction").read(con, source, model=model, dataset=dataset, root=root)
+    module = _module(prediction_formats(), fmt, "prediction")
+    options = {}
+    if columns is not None:
+        if "columns" not in inspect.signature(module.read).parameters:
+            raise QmdbError(f"columns applies to probability tables (probs), not to {fmt} predictions")
+        options["columns"] = columns
+    batch = module.read(con, source, model=model, dataset=dataset, root=root, **options)
     return write_predictions(con, batch)
 
 

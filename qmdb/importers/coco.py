@@ -1,6 +1,8 @@
 """COCO instances JSON: images, categories, annotations (boxes, polygons, iscrowd, annotator).
 
-`file_name` is relative to `root` (default: the JSON file's folder). Image
+`file_name` is relative to `root` (default: the folder `info.root` names, as
+qmdb's COCO export records it, when that folder exists; else the JSON file's
+folder). Image
 fields other than id/file_name/width/height and annotation fields other than
 the COCO ones become metadata columns of `images` / `labels`. RLE masks
 (`segmentation` as an object) are not stored: the label keeps its box and
@@ -58,6 +60,16 @@ def _polygons(file: Path, segs: list, name: str = "annotations") -> pa.Array:
         raise
 
 
+def default_root(file: Path, data: dict) -> Path:
+    """Where `file_name`s start when no root is given: `info.root` (written by qmdb's COCO export)
+    when it names an existing folder, else the JSON file's folder."""
+    info = data.get("info")
+    recorded = info.get("root") if isinstance(info, dict) else None
+    if isinstance(recorded, str) and recorded and (file.parent / recorded).is_dir():
+        return file.parent / recorded  # an absolute root stays absolute; a relative one starts at the file
+    return file.parent
+
+
 def read(source: str | Path, *, name: str | None = None, root: str | Path | None = None,
          split: str | None = None) -> DatasetBatch:
     """Parse and check a COCO instances file; read the headers of the images it names."""
@@ -91,7 +103,7 @@ def read(source: str | Path, *, name: str | None = None, root: str | Path | None
     polygon = _polygons(file, f.values(anns, file, "annotations", "segmentation", required=False))
     annotator = f.strings(file, "annotations", "annotator", f.values(anns, file, "annotations", "annotator", required=False))
 
-    root = Path(root) if root is not None else file.parent
+    root = Path(root) if root is not None else default_root(file, data)
     path_list = paths.to_pylist()
     probe = probe_images(root, path_list)
     header_w, header_h = sizes_or_none(probe)

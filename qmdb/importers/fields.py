@@ -13,7 +13,9 @@ qmdb.errors.InputError: train.json: annotations[1].bbox: expected 4 numbers, got
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +24,17 @@ import pyarrow.compute as pc
 from ..errors import InputError
 
 _MISSING = object()
+_STRICT = ContextVar("qmdb_strict_boxes", default=False)
+
+
+@contextmanager
+def strict_boxes(strict: bool = True) -> Iterator[None]:
+    """Within it, `check_inside` refuses boxes outside their image (`import_dataset(..., strict=True)`)."""
+    token = _STRICT.set(strict)
+    try:
+        yield
+    finally:
+        _STRICT.reset(token)
 
 
 def _kind(value: object) -> str:
@@ -136,10 +149,21 @@ def members(file: object, name: str, key: str, ids: np.ndarray, allowed: np.ndar
 
 
 def check_inside(boxes_xywh: np.ndarray, width: np.ndarray, height: np.ndarray, where, *, tolerance: float = 1.0) -> None:
-    """Boxes must lie inside their image (to `tolerance` pixels, for rounding); unknown sizes are not checked.
+    """Under `strict_boxes()`, boxes must lie inside their image (to `tolerance` pixels, for rounding);
+    unknown sizes are not checked. Otherwise nothing is refused: such boxes are stored as written and
+    the `errors_out_of_bounds` view flags them (pycocotools evaluates them as they are).
 
     `where(i)` gives the (file, field) of box i for the error.
+
+    >>> with strict_boxes():
+    ...     check_inside(np.array([[300.0, 10, 100, 20]]), np.array([320.0]), np.array([240.0]), lambda i: ("a.json", "x"))
+    Traceback (most recent call last):
+    ...
+    qmdb.errors.InputError: a.json: x: box [300, 10, 100, 20] (x, y, w, h) lies outside the 320x240 image
+    >>> check_inside(np.array([[300.0, 10, 100, 20]]), np.array([320.0]), np.array([240.0]), lambda i: ("a.json", "x"))
     """
+    if not _STRICT.get():
+        return
     x, y, w, h = boxes_xywh.T
     with np.errstate(invalid="ignore"):
         outside = (x < -tolerance) | (y < -tolerance) | (x + w > width + tolerance) | (y + h > height + tolerance)

@@ -12,7 +12,7 @@ import io
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pyarrow as pa
@@ -60,14 +60,20 @@ def _probe(path: str) -> tuple:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         return None, None, None, None, "missing", "image file not found"
+    except IsADirectoryError:
+        return None, None, None, None, "unreadable", "is a folder, not an image file"
     except OSError as error:
         return None, None, None, None, "unreadable", f"cannot read: {error.strerror or error}"
     digest = hashlib.sha256(data).hexdigest()
     try:
         with Image.open(io.BytesIO(data)) as image:  # lazy: parses the header only
             width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        return None, None, len(data), digest, "unreadable", f"not a readable image: {error}"
+    except UnidentifiedImageError:  # its own text names the BytesIO object, not the file
+        return None, None, len(data), digest, "unreadable", "not a readable image: unknown or corrupt image format"
+    except Image.DecompressionBombError as error:
+        return None, None, len(data), digest, "unreadable", f"refused as a decompression bomb: {error}"
+    except Exception as error:  # noqa: BLE001 - any header Pillow cannot parse is this file's problem only
+        return None, None, len(data), digest, "unreadable", f"not a readable image: {error or type(error).__name__}"
     return width, height, len(data), digest, "ok", None
 
 
@@ -94,16 +100,21 @@ def probe_images(root: str | Path, paths: list[str], desc: str = "reading image 
 
 
 def walk_images(folder: str | Path) -> list[str]:
-    """Image files under a folder, as sorted POSIX paths relative to it."""
+    """Image files under a folder (and folders named like one), as sorted POSIX paths relative to it."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, None, "no such folder")
-    found = []
+    found, folders = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         base = Path(dirpath).relative_to(folder)
         found.extend((base / f).as_posix() for f in filenames if f.lower().endswith(IMAGE_SUFFIXES))
-    return sorted(found)
+        folders.extend((base / d).as_posix() for d in dirnames if d.lower().endswith(IMAGE_SUFFIXES))
+    # a folder named like an image (`cat/folder.jpg/`) holding no image is listed too: it becomes an
+    # unreadable image with an `errors` row, as in a label table naming it (one holding images is a
+    # class folder with an odd name)
+    holders = {PurePosixPath(p).parents[k].as_posix() for p in found for k in range(len(PurePosixPath(p).parts) - 1)}
+    return sorted(found + [d for d in folders if d not in holders])
 
 
 def relative_paths(paths: list[str], root: str | Path, dataset_root: str | Path) -> list[str]:

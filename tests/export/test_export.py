@@ -72,3 +72,32 @@ def test_cli_imports_predictions_and_metadata(db, tmp_path, scenes_coco, capsys)
     out = capsys.readouterr().out
     assert f"{len(results)} predictions" in out and "new columns weather" in out
     assert main(["import", str(db), "predictions", "coco", str(tmp_path / "res.json")]) == 1
+
+
+def test_a_coco_export_reimports_as_is_without_null_fields(tmp_path, scenes_coco):
+    data = json.loads(scenes_coco.read_text())
+    for k, annotation in enumerate(data["annotations"]):
+        if k % 2:
+            del annotation["annotator"]
+    data["images"][0]["site"] = None
+    source = scenes_coco.parent / "partial.json"
+    source.write_text(json.dumps(data))
+    con = qmdb.connect()
+    qmdb.import_dataset(con, "coco", source, root=scenes_coco.parent / "images", name="scenes")
+    out = tmp_path / "elsewhere" / "export.json"
+    qmdb.export_coco(con, out, query="SELECT image_id FROM images")
+    exported = json.loads(out.read_text())
+    assert [("annotator" in a) for a in sorted(exported["annotations"], key=lambda a: a["id"])] == \
+        [("annotator" in a) for a in sorted(data["annotations"], key=lambda a: a["id"])]
+    assert "site" not in exported["images"][0] and exported["images"][1]["site"] == "south"
+    assert not any(v is None for a in exported["annotations"] for v in a.values())
+    assert exported["info"]["root"] == str((scenes_coco.parent / "images").resolve())
+
+    again = qmdb.connect()
+    report = qmdb.import_dataset(again, "coco", out)  # no root: the one the file records
+    assert report.errors == 0 and report.images == len(data["images"])
+    assert again.sql("SELECT count(*) FROM images WHERE status = 'ok'").fetchall() == [(len(data["images"]),)]
+    boxes = "SELECT i.path, l.class, l.x, l.y, l.w, l.h, l.annotator FROM labels l JOIN images i USING (image_id) ORDER BY ALL"
+    assert again.sql(boxes).fetchall() == con.sql(boxes).fetchall()
+    con.close()
+    again.close()

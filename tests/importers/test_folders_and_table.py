@@ -69,6 +69,6 @@ def test_bad_label_table(project, coco_file, tmp_path, content, message):
     before = snapshot(project)
     table.write_text(content)
     with pytest.raises(qmdb.InputError) as raised:
-        import_dataset(project, "table", table, root=coco_file.parent / "images", name="t")
+        import_dataset(project, "table", table, root=coco_file.parent / "images", name="t", strict=True)
     assert str(raised.value).startswith(str(tmp_path / message)), str(raised.value)
     assert snapshot(project) == before

@@ -70,8 +70,8 @@ def test_malformed_coco_leaves_the_database_unchanged(project, coco_file, case):
     before = snapshot(project)
     corrupt, message = CASES[case]
     corrupt(coco_file)
-    with pytest.raises(qmdb.InputError) as raised:
-        import_dataset(project, "coco", coco_file, root=coco_file.parent / "images", name="scenes")
+    with pytest.raises(qmdb.InputError) as raised:  # strict: a box outside the image is refused too
+        import_dataset(project, "coco", coco_file, root=coco_file.parent / "images", name="scenes", strict=True)
     assert str(raised.value).startswith(str(coco_file.parent / message.split(":")[0])) or message in str(raised.value)
     assert message.split(": ", 1)[1] in str(raised.value), str(raised.value)
     assert snapshot(project) == before

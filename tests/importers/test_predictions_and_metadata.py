@@ -118,3 +118,125 @@ def test_metadata_table_becomes_columns(scenes_project, scenes, tmp_path):
     with pytest.raises(qmdb.InputError, match="meta.csv: status: metadata field collides with the core column images.status"):
         import_metadata(scenes_project, meta, dataset="scenes")
     assert snapshot(scenes_project) == before
+
+
+def test_a_model_is_not_moved_to_another_dataset(project, coco_file, scenes, tmp_path):
+    import_dataset(project, "coco", coco_file, root=coco_file.parent / "images", name="scenes")
+    import_dataset(project, "coco", coco_file, root=coco_file.parent / "images", name="train")
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(_results(scenes, 1.0)))
+    import_predictions(project, "coco", path, model="detector", dataset="scenes")
+    before = snapshot(project)
+    with pytest.raises(qmdb.InputError, match="model 'detector' already holds 13 predictions on dataset 'scenes', "
+                                              "not 'train'"):
+        import_predictions(project, "coco", path, model="detector", dataset="train")
+    assert snapshot(project) == before
+    import_predictions(project, "coco", path, model="detector", dataset="scenes")  # re-importing stays allowed
+    import_predictions(project, "coco", path, model="detector-train", dataset="train")
+    assert project.sql("SELECT model, dataset FROM models ORDER BY 1").fetchall() == [
+        ("detector", "scenes"), ("detector-train", "train")]
+
+
+@pytest.fixture
+def digits_project(project, tmp_path):
+    from PIL import Image
+
+    digits = load_digits()
+    root = tmp_path / "digits"
+    for k in range(30):
+        (root / str(digits.target[k])).mkdir(parents=True, exist_ok=True)
+        Image.fromarray((digits.images[k] * 16).astype(np.uint8)).save(root / str(digits.target[k]) / f"{k}.png")
+    import_dataset(project, "folders", root, name="digits")
+    probs = np.random.default_rng(0).dirichlet(np.ones(10), 30)
+    return project, [f"{digits.target[k]}/{k}.png" for k in range(30)], probs
+
+
+def _probs_csv(path, keys, probs, header):
+    path.write_text(",".join(["path", *header]) + "\n" + "".join(
+        f"{key}," + ",".join(repr(float(p)) for p in row) + "\n" for key, row in zip(keys, probs)))
+    return path
+
+
+def _stored(con) -> dict:
+    return {p: m for p, m in con.sql("SELECT i.path, p.probs FROM predictions p JOIN images i USING (image_id)").fetchall()}
+
+
+@pytest.mark.parametrize("header, columns", [
+    ([f"p{j}" for j in range(10)], "p"),                                       # a prefix
+    ([f"prob_{j}" for j in range(10)] + ["logit_sum"], "prob_"),              # other columns ignored
+    ([f"c{j}" for j in range(10)], [str(j) for j in range(10)]),              # a list in column order
+    ([f"c{j}" for j in range(10)], ",".join(str(j) for j in range(10))),      # the same, as the CLI passes it
+    ([f"c{j}" for j in range(10)], {f"c{j}": str(j) for j in range(10)}),     # a mapping
+])
+def test_probability_columns_mapped_to_classes(digits_project, tmp_path, header, columns):
+    con, keys, probs = digits_project
+    extra = np.ones((len(keys), len(header) - 10))
+    csv = _probs_csv(tmp_path / "p.csv", keys, np.hstack([probs, extra]), header)
+    with pytest.raises(qmdb.InputError, match=f"p.csv: {header[0]}: not a class of dataset 'digits'"):
+        import_predictions(con, "probs", csv, model="m", dataset="digits")
+    import_predictions(con, "probs", csv, model="m", dataset="digits", columns=columns)
+    stored = _stored(con)
+    for key, row in zip(keys, probs):
+        assert [stored[key][str(j)] for j in range(10)] == pytest.approx(list(row))
+
+
+def test_probability_columns_from_a_mapping_file(digits_project, tmp_path):
+    con, keys, probs = digits_project
+    csv = _probs_csv(tmp_path / "p.csv", keys, probs[:, ::-1], [f"col{j}" for j in range(10)])
+    reversed_classes = [str(9 - j) for j in range(10)]
+    for name, text in (("map.json", json.dumps({f"col{j}": c for j, c in enumerate(reversed_classes)})),
+                       ("names.json", json.dumps(reversed_classes)),
+                       ("map.csv", "column,class\n" + "".join(f"col{j},{c}\n" for j, c in enumerate(reversed_classes))),
+                       ("classes.txt", "\n".join(reversed_classes) + "\n")):
+        (tmp_path / name).write_text(text)
+        import_predictions(con, "probs", csv, model="m", dataset="digits", columns=str(tmp_path / name))
+        stored = _stored(con)
+        assert [stored[keys[0]][str(j)] for j in range(10)] == pytest.approx(list(probs[0])), name
+    with pytest.raises(qmdb.InputError, match="typo.json: no such file"):
+        import_predictions(con, "probs", csv, model="m", dataset="digits", columns=str(tmp_path / "typo.json"))
+
+
+@pytest.mark.parametrize("columns, message", [
+    ("q", "p.csv: columns: no column starts with 'q'"),
+    (["0", "1"], "p.csv: columns: 2 classes given for 10 probability columns"),
+    ({"p0": "zero"}, "p.csv: p0 (zero): not a class of dataset 'digits'"),
+    ({"p0": "1", "p1": "1"}, "p.csv: p1: class '1' is also column p0"),
+    ({"nope": "1"}, "p.csv: nope: the mapping names a column the table lacks"),
+])
+def test_bad_column_mapping(digits_project, tmp_path, columns, message):
+    con, keys, probs = digits_project
+    csv = _probs_csv(tmp_path / "p.csv", keys, probs, [f"p{j}" for j in range(10)])
+    with pytest.raises(qmdb.InputError) as raised:
+        import_predictions(con, "probs", csv, model="m", dataset="digits", columns=columns)
+    assert str(raised.value).startswith(f"{tmp_path / message}"), str(raised.value)
+    with pytest.raises(qmdb.QmdbError, match="columns applies to probability tables"):
+        import_predictions(con, "coco", csv, model="m", dataset="digits", columns=columns)
+
+
+def test_cli_maps_probability_columns_and_refuses_outside_boxes_when_strict(tmp_path, capsys):
+    from PIL import Image
+
+    from qmdb.cli import main
+
+    digits = load_digits()
+    root = tmp_path / "digits"
+    for k in range(12):
+        (root / str(digits.target[k])).mkdir(parents=True, exist_ok=True)
+        Image.fromarray((digits.images[k] * 16).astype(np.uint8)).save(root / str(digits.target[k]) / f"{k}.png")
+    db = str(tmp_path / "p.duckdb")
+    assert main(["import", db, "folders", str(root), "--name", "digits"]) == 0
+    keys = [f"{digits.target[k]}/{k}.png" for k in range(12)]
+    probs = np.random.default_rng(1).dirichlet(np.ones(10), 12)
+    csv = _probs_csv(tmp_path / "p.csv", keys, probs, [f"p{j}" for j in range(10)])
+    assert main(["import", db, "predictions", "probs", str(csv), "--model", "m", "--dataset", "digits"]) == 1
+    assert "p0: not a class of dataset 'digits'" in capsys.readouterr().err
+    assert main(["import", db, "predictions", "probs", str(csv), "--model", "m", "--dataset", "digits",
+                 "--columns", "p"]) == 0
+    con = qmdb.connect(db)
+    assert [_stored(con)[keys[0]][str(j)] for j in range(10)] == pytest.approx(list(probs[0]))
+    con.close()
+    table = tmp_path / "boxes.csv"
+    table.write_text("path,class,x,y,w,h\n" + f"{keys[0]},zero,4,4,10,3\n")  # reaches 6 px past an 8 px image
+    assert main(["import", db, "table", str(table), "--name", "boxes", "--root", str(root), "--strict"]) == 1
+    assert "outside" in capsys.readouterr().err
+    assert main(["import", db, "table", str(table), "--name", "boxes", "--root", str(root)]) == 0

@@ -77,3 +77,23 @@ def test_builtin_embedder_neighbour_score(tmp_path):
     score = np.zeros(n)
     score[[r[1] - 1 for r in rows]] = [r[9] for r in rows]
     assert roc_auc_score(given[:n] != y[:n], score) >= 0.9
+
+
+def test_reason_names_the_class_the_disagreeing_neighbours_carry():
+    """A label '1' whose 10 neighbours are six '1' and four '7': the other class is 7, never its own."""
+    con = qmdb.connect()
+    con.execute("INSERT INTO datasets (name, root, format) VALUES ('d', '.', 'folders')")
+    classes = ["1"] + ["1"] * 6 + ["7"] * 4 + ["3"]
+    con.execute("INSERT INTO images (image_id, dataset, path) SELECT i, 'd', i || '.png' FROM range(1, 13) t(i)")
+    con.execute("INSERT INTO labels (image_id, class, source_id) SELECT i + 1, c, 'folder' FROM "
+                "(SELECT unnest(?) AS c, generate_subscripts(?, 1) - 1 AS i)", [classes, classes])
+    con.execute("CREATE TABLE IF NOT EXISTS neighbors (item_type VARCHAR, model VARCHAR, item_id BIGINT, "
+                "neighbor_id BIGINT, rank INTEGER, distance DOUBLE)")
+    con.execute("INSERT INTO neighbors SELECT 'image', 'm', 1, n + 1, n, n FROM range(1, 11) t(n)")   # image 1: 2..11
+    con.execute("INSERT INTO neighbors SELECT 'image', 'm', 2, n, n - 1, n FROM range(3, 8) t(n)")    # image 2: all '1'
+    views.install(con)
+    result = qmdb.run_view(con, "errors_neighbors")
+    rows = {r[result.columns.index("image_id")]: dict(zip(result.columns, r)) for r in result.fetchall()}
+    assert rows[1]["neighbour_class"] == "7" and rows[1]["score"] == pytest.approx(0.4)
+    assert rows[1]["reason"] == "4 of its 10 nearest labels are not 1 (most of those are 7)"
+    assert rows[2]["score"] == 0 and rows[2]["reason"] == "all 5 of its nearest labels are 1"

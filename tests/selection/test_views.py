@@ -70,6 +70,8 @@ def test_broken_and_exact_duplicates():
     con = project(embeddings=False)
     con.execute("UPDATE images SET status = 'unreadable' WHERE image_id = 3")
     con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) VALUES ('digits', 5, 'x.png', 'metrics', 'truncated')")
+    con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) VALUES "
+                "('digits', 6, 'y.png', 'embed', 'builtin-hog-v1: label 12: box outside the image')")  # the image is fine
     con.execute("UPDATE images SET sha256 = CASE WHEN image_id IN (7, 9, 11) THEN 'aa' ELSE md5(path) END")
     assert [(r[0], r[4]) for r in qmdb.run_view(con, "select_broken").fetchall()] == [(3, "unreadable"), (5, "metrics: truncated")]
     assert [(r[0], r[1]) for r in qmdb.run_view(con, "select_exact_duplicates").fetchall()] == [(9, 7), (11, 7)]

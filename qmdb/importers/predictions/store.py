@@ -45,6 +45,19 @@ def dataset_exists(con: duckdb.DuckDBPyConnection, dataset: str, source: object)
         raise InputError(source, None, f"no dataset named '{dataset}'; import the dataset first")
 
 
+def _one_dataset_per_model(con: duckdb.DuckDBPyConnection, batch: PredictionBatch) -> None:
+    """A model belongs to one dataset: importing it on another would move it there and orphan its
+    predictions, so that is refused (a model without predictions may move)."""
+    rows = con.execute(
+        "SELECT m.dataset, count(p.prediction_id) FROM models m LEFT JOIN predictions p ON p.model = m.model "
+        "WHERE m.model = ? AND m.dataset IS DISTINCT FROM ? GROUP BY m.dataset", [batch.model, batch.dataset]).fetchall()
+    if rows and rows[0][1]:
+        old, count = rows[0]
+        raise InputError(batch.source, None, f"model '{batch.model}' already holds {count} predictions on dataset "
+                         f"'{old}', not '{batch.dataset}': a model belongs to one dataset; choose another model "
+                         "name for this one")
+
+
 def write_predictions(con: duckdb.DuckDBPyConnection, batch: PredictionBatch) -> ImportReport:
     """Upsert a model's predictions in one transaction; unknown images are an error naming the row."""
     report = ImportReport(batch.format, batch.model)
@@ -58,6 +71,7 @@ def write_predictions(con: duckdb.DuckDBPyConnection, batch: PredictionBatch) ->
             file, field = batch.where(unknown)
             key = rows["key"][unknown].as_py()
             raise InputError(file, field, f"no image with {batch.key_column} {key} in dataset '{batch.dataset}'")
+        _one_dataset_per_model(con, batch)
         con.execute(
             "INSERT INTO models (model, task, dataset, source) VALUES (?, ?, ?, ?) ON CONFLICT (model) DO UPDATE "
             "SET task = excluded.task, dataset = excluded.dataset, source = excluded.source, imported_at = now()",
