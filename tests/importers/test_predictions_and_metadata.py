@@ -76,14 +76,20 @@ def test_yolo_predictions_with_confidence(scenes_project, scenes, tmp_path):
     assert diff[0] < 1e-6 and diff[1] == 13
 
 
-def test_classifier_probabilities(project, tmp_path):
-    digits = load_digits()
+def write_digits(root, n: int):
+    """The first `n` scikit-learn digits as PNGs in class folders under `root`."""
     from PIL import Image
 
-    root = tmp_path / "digits"
-    for k in range(120):
+    digits = load_digits()
+    for k in range(n):
         (root / str(digits.target[k])).mkdir(parents=True, exist_ok=True)
         Image.fromarray((digits.images[k] * 16).astype(np.uint8)).save(root / str(digits.target[k]) / f"{k}.png")
+    return root
+
+
+def test_classifier_probabilities(project, tmp_path):
+    digits = load_digits()
+    root = write_digits(tmp_path / "digits", 120)
     import_dataset(project, "folders", root, name="digits")
     probs = cross_val_predict(LogisticRegression(max_iter=500), digits.data[:120], digits.target[:120], cv=3,
                               method="predict_proba")
@@ -139,13 +145,8 @@ def test_a_model_is_not_moved_to_another_dataset(project, coco_file, scenes, tmp
 
 @pytest.fixture
 def digits_project(project, tmp_path):
-    from PIL import Image
-
     digits = load_digits()
-    root = tmp_path / "digits"
-    for k in range(30):
-        (root / str(digits.target[k])).mkdir(parents=True, exist_ok=True)
-        Image.fromarray((digits.images[k] * 16).astype(np.uint8)).save(root / str(digits.target[k]) / f"{k}.png")
+    root = write_digits(tmp_path / "digits", 30)
     import_dataset(project, "folders", root, name="digits")
     probs = np.random.default_rng(0).dirichlet(np.ones(10), 30)
     return project, [f"{digits.target[k]}/{k}.png" for k in range(30)], probs
@@ -214,15 +215,10 @@ def test_bad_column_mapping(digits_project, tmp_path, columns, message):
 
 
 def test_cli_maps_probability_columns_and_refuses_outside_boxes_when_strict(tmp_path, capsys):
-    from PIL import Image
-
     from qmdb.cli import main
 
     digits = load_digits()
-    root = tmp_path / "digits"
-    for k in range(12):
-        (root / str(digits.target[k])).mkdir(parents=True, exist_ok=True)
-        Image.fromarray((digits.images[k] * 16).astype(np.uint8)).save(root / str(digits.target[k]) / f"{k}.png")
+    root = write_digits(tmp_path / "digits", 12)
     db = str(tmp_path / "p.duckdb")
     assert main(["import", db, "folders", str(root), "--name", "digits"]) == 0
     keys = [f"{digits.target[k]}/{k}.png" for k in range(12)]
