@@ -255,6 +255,21 @@ def _explain(view: View, error: duckdb.Error) -> str:
     return f"view {view.name}: {message}"
 
 
+def _taken_name(con: duckdb.DuckDBPyConnection, name: str, saved: set[str]) -> str | None:
+    """What else in the catalog is called `name` (a table, a built-in view or macro, a DuckDB function), if anything.
+
+    `saved`: the names of the user's saved views, which a save may replace.
+    """
+    if name in saved:
+        return None
+    found = con.execute(
+        "SELECT kind FROM (SELECT 'table' AS kind, table_name AS n FROM duckdb_tables() "
+        "UNION ALL SELECT CASE WHEN internal THEN 'DuckDB view' ELSE 'view' END, view_name FROM duckdb_views() "
+        "UNION ALL SELECT CASE WHEN internal THEN 'DuckDB function' ELSE function_type END, function_name "
+        "FROM duckdb_functions()) WHERE lower(n) = lower(?) LIMIT 1", [name]).fetchall()
+    return found[0][0].replace("table_macro", "table macro") if found else None
+
+
 def save(con: duckdb.DuckDBPyConnection, name: str, sql: str, description: str,
          params: dict[str, tuple[str, str]] | None = None, *, replace: bool = False) -> View:
     """Save a user view; checked now (syntax, one query, tables, columns, parameters), not at its first run.
@@ -276,6 +291,9 @@ def save(con: duckdb.DuckDBPyConnection, name: str, sql: str, description: str,
         raise ViewError(f"'{name}' is a built-in view; choose another name")
     if name in existing and not replace:
         raise ViewError(f"a view named '{name}' exists; pass replace=True (--replace) to overwrite it")
+    taken = _taken_name(con, name, {v.name for v in existing.values() if not v.builtin})
+    if taken:
+        raise ViewError(f"'{name}' is the name of a {taken}; a saved view cannot take it, choose another name")
     try:
         with transaction(con):
             con.execute(view.create_sql)

@@ -11,6 +11,8 @@ Write endpoints (`writes.py`) are mounted only when the settings allow writes.
 from __future__ import annotations
 
 import json
+
+import duckdb
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -29,11 +31,35 @@ from .connection import open_serving
 from .execution import Query as Sql
 from .execution import Runner, dumps
 from .formats import FORMATS
-from .safety import Checker, relation_names
+from .watchdog import WATCHDOG
+from .limits import Limits, check_view_params
+from .safety import Checker, catalog
 from .settings import Settings
 
 FormatName = Literal["json", "arrow", "csv", "parquet"]
-RESERVED = ("format", "limit", "offset")
+RESERVED = ("format", "limit", "offset", "_shape")
+ShapeName = Literal["arrays", "objects", "array"]
+SHAPE = Query("arrays", alias="_shape", description="JSON rows as lists (`arrays`), as objects in "
+              "`{\"rows\": [...]}` (`objects`), or a bare list of objects (`array`, what `pandas.read_json` reads)")
+
+
+def _fmt(fmt: str, shape: str) -> str:
+    """The format name the state answers: `json`, or `json:objects` / `json:array` for the other JSON shapes."""
+    return f"json:{shape}" if fmt == "json" and shape != "arrays" else fmt
+
+
+def shaped(page: dict, shape: str) -> dict | list:
+    """A JSON page in Datasette's `_shape`: `objects` keeps the page with each row an object; `array` is the rows only.
+
+    >>> page = {"columns": [{"name": "a", "type": "INTEGER"}], "rows": [[1], [2]], "next_offset": None}
+    >>> shaped(page, "array")
+    [{'a': 1}, {'a': 2}]
+    >>> shaped(page, "objects")["rows"]
+    [{'a': 1}, {'a': 2}]
+    """
+    names = [c["name"] for c in page["columns"]]
+    rows = [dict(zip(names, row)) for row in page["rows"]]
+    return rows if shape == "array" else {**page, "rows": rows}
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=0, le=MAX_ID)]
 
@@ -42,6 +68,7 @@ class QueryRequest(BaseModel):
     sql: str = Field(description="one SELECT / WITH / VALUES query; `?` or `$name` placeholders for params")
     params: list[Any] | dict[str, Any] | None = Field(None, description="values bound to the placeholders")
     format: FormatName = "json"
+    shape: ShapeName = Field("arrays", alias="_shape", description="JSON shape (Datasette's `_shape`)")
     limit: int | None = Field(None, ge=1, le=MAX_ID, description="JSON: rows per page")
     offset: int = Field(0, ge=0, le=MAX_ID, description="JSON: first row of the page")
 
@@ -49,6 +76,7 @@ class QueryRequest(BaseModel):
 class ViewRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="the view's parameters; defaults fill the rest")
     format: FormatName = "json"
+    shape: ShapeName = Field("arrays", alias="_shape", description="JSON shape (Datasette's `_shape`)")
     limit: int | None = Field(None, ge=1, le=MAX_ID)
     offset: int = Field(0, ge=0, le=MAX_ID)
 
@@ -58,6 +86,7 @@ class State:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.active = 0  # lifespans running (a test client and a fuzzer may share one app)
         self.con = open_serving(settings.database, writable=settings.allow_writes,
                                 memory_limit=settings.memory_limit, threads=settings.threads)
         self.runner = Runner(self.con, settings)
@@ -68,8 +97,8 @@ class State:
         """Re-read what only a write can change: the relation names and the views."""
         cursor = self.runner.cursor()
         try:
-            self.checker = Checker(relation_names(cursor))
-            self.views = {v.name: v for v in views.list_views(cursor)}
+            self.checker = Checker(catalog(cursor))
+            self.views = {v.name: v for v in views.list_views(cursor) if _runs_here(cursor, v)}
             self.cache.learn(dict(cursor.execute(
                 "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal UNION ALL "
                 "SELECT function_name, string_agg(macro_definition, ' ') FROM duckdb_functions() "
@@ -94,6 +123,7 @@ class State:
 
     async def run_view(self, name: str, params: dict, fmt: str, limit: int | None, offset: int) -> Response:
         view = self.view(name)
+        check_view_params(name, params)
         body = "random()" if view.needs_qmdb else view.sql  # a Python function's answer is never cached
         return await self.answer(Sql(*view.call_sql(params)), fmt, limit, offset, body)
 
@@ -113,6 +143,9 @@ class State:
                 if key:
                     self.cache.put(key, page)
             return Response(page, media_type="application/json")
+        if fmt.startswith("json:"):
+            page = shaped(self.runner.json_page(query, limit, offset), fmt.partition(":")[2])
+            return Response(dumps(page), media_type="application/json")
         chunks, headers = self.runner.stream(query, fmt)
         return StreamingResponse(chunks, media_type=FORMATS[fmt].media_type, headers=headers)
 
@@ -135,6 +168,46 @@ class State:
             return function(cursor, *args)
         finally:
             cursor.close()
+
+    def timed(self, function, *args):
+        """`read`, interrupted after the server's time limit (408), for work that computes (plots, cards)."""
+        cursor = self.runner.cursor()
+        ticket = WATCHDOG.watch(cursor, self.settings.timeout)
+        try:
+            return function(cursor, *args)
+        except duckdb.Error as error:
+            if ticket.fired:
+                raise errors.from_duckdb(error, timed_out=True, timeout=self.settings.timeout) from None
+            raise
+        finally:
+            ticket.cancel()
+            cursor.close()
+
+
+def _runs_here(cursor, view: views.View) -> bool:
+    """Whether the view binds on the serving connection: one that calls a function the server does not
+    register (e.g. a Python UDF outside SERVED_PROVIDERS) is not listed, rather than listed and failing."""
+    try:
+        cursor.execute(f"SELECT * FROM ({view.call_sql()[0]}) AS qmdb_probe LIMIT 0")
+    except duckdb.CatalogException:
+        return False
+    except duckdb.Error:
+        pass  # another error (a parameter with no default): the run will say so
+    return True
+
+
+READ_ONLY_WRITES = (("POST", "/views"), ("DELETE", "/views/{name}"), ("POST", "/tags"),
+                    ("POST", "/snapshots"), ("DELETE", "/snapshots/{name}"))
+
+
+def _refuse_writes(app: FastAPI) -> None:
+    """The write routes of a read-only server: each answers 403 saying how to allow writes."""
+
+    def read_only() -> None:
+        raise errors.ApiError(403, "read-only: start with --allow-writes")
+
+    for method, path in READ_ONLY_WRITES:
+        app.add_api_route(path, read_only, methods=[method], include_in_schema=False)
 
 
 def _view_info(view: views.View, with_sql: bool = False) -> dict:
@@ -161,8 +234,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
-        state.con.close()
+        state.active += 1
+        try:
+            yield
+        finally:
+            state.active -= 1
+            if not state.active:  # the last server (or test client) running this app is done
+                state.con.close()
 
     app = FastAPI(
         title="qmdb", lifespan=lifespan,
@@ -171,6 +249,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.qmdb = state
     errors.install(app)
+    app.add_middleware(Limits, max_body_bytes=settings.max_body_bytes, max_requests=settings.max_requests,
+                       queue_timeout=settings.queue_timeout)
     if settings.auth_token:
         tokens = {settings.auth_token} | ({settings.write_token} if settings.write_token else set())
         app.add_middleware(BearerAuth, tokens=tokens)
@@ -196,15 +276,15 @@ def create_app(settings: Settings) -> FastAPI:
         return _view_info(state.view(name), with_sql=True)
 
     @app.get("/views/{name}/rows", summary="Run a view; its parameters are query parameters (?min_score=0.5)")
-    async def run_view(request: Request, name: str, format: FormatName = "json",
+    async def run_view(request: Request, name: str, format: FormatName = "json", shape: ShapeName = SHAPE,
                        limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                        offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         params = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        return await state.run_view(name, params, format, limit, offset)
+        return await state.run_view(name, params, _fmt(format, shape), limit, offset)
 
     @app.post("/views/{name}/rows", summary="Run a view with parameters in a JSON body")
     async def run_view_post(name: str, body: ViewRequest) -> Response:
-        return await state.run_view(name, body.params, body.format, body.limit, body.offset)
+        return await state.run_view(name, body.params, _fmt(body.format, body.shape), body.limit, body.offset)
 
     async def run_sql(sql: str, params, fmt: str, limit: int | None, offset: int) -> Response:
         query = Sql(sql, params)
@@ -220,11 +300,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/query", summary="Run one read-only SQL query, with bound parameters")
     async def query_post(body: QueryRequest) -> Response:
-        return await run_sql(body.sql, body.params, body.format, body.limit, body.offset)
+        return await run_sql(body.sql, body.params, _fmt(body.format, body.shape), body.limit, body.offset)
 
     @app.get("/query", summary="Run one read-only SQL query given in the URL (?sql=...&params=[...])")
     async def query_get(sql: str, params: str | None = Query(None, description="JSON list or object of bound values"),
-                        format: FormatName = "json",
+                        format: FormatName = "json", shape: ShapeName = SHAPE,
                         limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                         offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         try:
@@ -233,7 +313,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise errors.ApiError(400, "params must be a JSON list or object") from None
         if values is not None and not isinstance(values, (list, dict)):
             raise errors.ApiError(400, "params must be a JSON list or object")
-        return await run_sql(sql, values, format, limit, offset)
+        return await run_sql(sql, values, _fmt(format, shape), limit, offset)
 
     @app.get("/snapshots", summary="Snapshots with their view, parameters, versions and row count")
     def list_snapshots() -> dict:
@@ -244,16 +324,16 @@ def create_app(settings: Settings) -> FastAPI:
         return state.read(snapshots.get, name).as_dict()
 
     @app.get("/snapshots/{name}/rows", summary="A snapshot's frozen rows")
-    def snapshot_rows(name: str, format: FormatName = "json",
+    def snapshot_rows(name: str, format: FormatName = "json", shape: ShapeName = SHAPE,
                       limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                       offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
-        return state.respond(Sql(*state.read(snapshots.rows_query, name)), format, limit, offset)
+        return state.respond(Sql(*state.read(snapshots.rows_query, name)), _fmt(format, shape), limit, offset)
 
     @app.get("/snapshots/{before}/diff/{after}", summary="Rows that entered, left or changed between two snapshots")
-    def diff(before: str, after: str, format: FormatName = "json",
+    def diff(before: str, after: str, format: FormatName = "json", shape: ShapeName = SHAPE,
              limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
              offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
-        return state.respond(Sql(*state.read(snapshots.diff_query, before, after)), format, limit, offset)
+        return state.respond(Sql(*state.read(snapshots.diff_query, before, after)), _fmt(format, shape), limit, offset)
 
     @app.get("/images/{image_id}", summary="The original image file", response_class=FileResponse)
     def image(image_id: Id) -> FileResponse:
@@ -277,6 +357,8 @@ def create_app(settings: Settings) -> FastAPI:
         from .writes import router
 
         app.include_router(router)
+    else:
+        _refuse_writes(app)
     return app
 
 

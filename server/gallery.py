@@ -20,6 +20,7 @@ from qmdb.errors import QmdbError
 from qmdb.gallery import annotate
 
 from .errors import ApiError
+from .limits import check_view_params
 from .execution import Query as Sql
 from .execution import dumps
 
@@ -69,6 +70,7 @@ def config(request: Request) -> dict:
 def items(request: Request, body: ItemsRequest) -> Response:
     state = request.app.state.qmdb
     if body.view:
+        check_view_params(body.view, body.params)
         query = Sql(*state.view(body.view).call_sql(body.params))
     elif body.sql:
         state.check(body.sql)
@@ -78,7 +80,7 @@ def items(request: Request, body: ItemsRequest) -> Response:
     result = state.runner.json_page(query, body.limit, body.offset)
     names = [c["name"] for c in result["columns"]]
     try:
-        result["items"] = state.read(lambda cursor: annotate(cursor, names, result["rows"],
+        result["items"] = state.timed(lambda cursor: annotate(cursor, names, result["rows"],
                                                              min_score=body.min_score, model=body.model))
     except duckdb.Error as error:
         raise ApiError(400, f"the result's image_id, label_id and prediction_id columns must hold integer ids: "
@@ -94,7 +96,7 @@ def plot(request: Request, kind: str) -> Response:
 
     given = dict(request.query_params)
     try:
-        data = state.read(lambda cursor: draw(cursor, kind, None, "svg", **given))
+        data = state.timed(lambda cursor: draw(cursor, kind, None, "svg", **given))
     except MissingExtra as error:
         raise ApiError(501, str(error)) from None
     except (QmdbError, ValueError, TypeError, duckdb.Error) as error:

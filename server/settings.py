@@ -32,14 +32,19 @@ class Settings:
     thumbnail_size: int = 256          # default longest side of a thumbnail
     cache_entries: int = 1024          # JSON pages kept for repeated deterministic queries (read-only only; 0: off)
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    max_body_bytes: int = 1_000_000    # largest request body (413 beyond)
+    max_requests: int = 64             # requests in flight at once; the next ones wait in line ...
+    queue_timeout: float = 10.0        # ... this many seconds, then get 503 with Retry-After
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database", Path(self.database))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
         if self.allow_writes and not self.write_token:
             raise ValueError("write endpoints need a token: pass --token T with --allow-writes")
-        if self.max_rows < 1 or self.page_size < 1 or self.max_page_size < 1 or self.timeout <= 0:
-            raise ValueError("max_rows, page_size, max_page_size and timeout must be positive")
+        if min(self.max_rows, self.page_size, self.max_page_size, self.max_body_bytes, self.max_requests) < 1 \
+                or self.timeout <= 0 or self.queue_timeout <= 0:
+            raise ValueError("max_rows, page_size, max_page_size, timeout, max_body_bytes, max_requests "
+                             "and queue_timeout must be positive")
 
     def to_environment(self) -> None:
         """Store these settings for worker processes (read back by `from_environment`)."""

@@ -8,6 +8,7 @@ a query (no file-reading function), then qmdb's save-time check.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -79,10 +80,10 @@ def _write(request: Request, function, *args, **kwargs):
 
 @router.post("/views", status_code=201, summary="Save a view (checked now: syntax, tables, columns, parameters)")
 def save_view(request: Request, body: SaveView) -> dict:
-    relations = request.app.state.qmdb.relations
-    check(body.sql)
+    allowed = request.app.state.qmdb.checker.catalog
+    check(body.sql, dataclasses.replace(allowed, relations=allowed.relations | {body.name}))
     for p in body.parameters:  # a default is SQL too: the same functions are refused in it
-        check(f"SELECT ({p.default})", relations)
+        check(f"SELECT ({p.default})", allowed)
     params = {p.name: (p.type, p.default) for p in body.parameters}
     view = _write(request, views.save, body.name, body.sql, body.description, params, replace=body.replace)
     return {"name": view.name, "saved": True}

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from . import index as vector_index
 from .models import reopen, resolve_model
 
+MAX_K = 10_000  # most neighbours one search returns (k of every similar_* macro)
 RESULT = "STRUCT(id BIGINT, distance FLOAT, rank INTEGER)[]"
 _RESULT_ARROW = pa.list_(pa.struct([("id", pa.int64()), ("distance", pa.float32()), ("rank", pa.int32())]))
 
@@ -52,8 +53,19 @@ MACROS = {
 
 
 def _ks(ks: pa.Array) -> np.ndarray:
-    """The k of each row: NULL means 10, and k is at least 1."""
-    return np.maximum(1, pc.fill_null(ks, 10).to_numpy(zero_copy_only=False).astype(np.int64))
+    """The k of each row: NULL means 10, and k is at least 1; above MAX_K is an error, before any work.
+
+    >>> _ks(pa.array([None, 0, 5], pa.int32())).tolist()
+    [10, 1, 5]
+    >>> _ks(pa.array([100_000_000], pa.int32()))
+    Traceback (most recent call last):
+    ...
+    ValueError: k = 100000000 is above the most a similarity search returns (10000)
+    """
+    k = np.maximum(1, pc.fill_null(ks, 10).to_numpy(zero_copy_only=False).astype(np.int64))
+    if len(k) and k.max() > MAX_K:
+        raise ValueError(f"k = {int(k.max())} is above the most a similarity search returns ({MAX_K})")
+    return k
 
 
 def _results(keys: np.ndarray, distances: np.ndarray, ks: np.ndarray) -> pa.Array:

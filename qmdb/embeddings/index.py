@@ -14,15 +14,23 @@ id hashes and an XOR of their (id, vector) hashes, all computed by DuckDB.
   the file extended with the new rows only;
 - else (missing, rows deleted, vectors changed, other dimension) a rebuild.
 
-An in-memory database has no file: its index lives in this process only.
+An in-memory database has no file: its index lives in this process only, and so
+does the index of a read-only connection (`qmdb serve` without --allow-writes):
+a read-only connection never creates or changes a file. Index files are
+written under a lock (`index/.lock`), each to a unique temp name in the same
+folder and moved into place with `os.replace`, so two processes never share a
+temp file and a reader never sees half a file.
 Distances are cosine distances (vectors are unit length): 0 = same direction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +41,13 @@ from usearch.index import Index
 
 from ..database import database_path, sidecar_dir
 from ..errors import QmdbError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the in-process lock only
+    fcntl = None
+
+_WRITE_LOCK = threading.Lock()
 
 CONNECTIVITY = 32  # usearch's graph degree (M)
 EXPANSION_ADD = 256  # usearch's beam width while building
@@ -113,19 +128,49 @@ def _build(con, model: str, item_type: str, state: State) -> Index:
     return index
 
 
+def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT current_setting('access_mode') = 'read_only'").fetchall()[0][0]
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """This process's lock and an advisory file lock on `folder/.lock`, held while index files are written."""
+    with _WRITE_LOCK, open(folder / ".lock", "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace(path: Path, write) -> None:
+    """`write(temp_path)` to a unique temp file beside `path`, then move it into place (atomic)."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)  # atomic: a reader that memory-maps the old file keeps it
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _save(index: Index, path: Path, state: State, model: str, item_type: str) -> Index:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    index.save(str(tmp))
-    os.replace(tmp, path)  # atomic: a reader that memory-maps the old file keeps it
     meta = {"model": model, "item_type": item_type, "count": state.count, "ids": state.ids,
             "vectors": state.vectors, "dim": state.dim}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    with _locked(path.parent):
+        _replace(path, lambda tmp: index.save(str(tmp)))
+        _replace(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
     return Index.restore(str(path), view=True)
 
 
-def _from_file(con, path: Path, model: str, item_type: str, state: State) -> tuple[Index | None, str]:
-    """The file's index if it matches or can be extended; else None and why."""
+def _from_file(con, path: Path, model: str, item_type: str, state: State,
+               writable: bool = True) -> tuple[Index | None, str]:
+    """The file's index if it matches or can be extended (in memory only unless `writable`); else None and why."""
     meta_path = path.with_suffix(".json")
     if not (path.is_file() and meta_path.is_file()):
         return None, "missing"
@@ -144,7 +189,7 @@ def _from_file(con, path: Path, model: str, item_type: str, state: State) -> tup
         return None, "stale"
     ids, vectors = load_vectors(con, model, item_type, skip=keys)
     index.add(ids.astype(np.uint64), vectors, threads=0)
-    return _save(index, path, state, model, item_type), "extended"
+    return (_save(index, path, state, model, item_type) if writable else index), "extended"
 
 
 def ensure(con: duckdb.DuckDBPyConnection, model: str, item_type: str = "image") -> Index:
@@ -161,11 +206,12 @@ def ensure(con: duckdb.DuckDBPyConnection, model: str, item_type: str = "image")
     if state.count == 0:
         raise QmdbError(f"no {item_type} embeddings for model '{model}': run `qmdb embed DB`")
     index = None
+    writable = path is not None and not _read_only(con)  # a read-only connection writes no file
     if path is not None:
-        index, _ = _from_file(con, path, model, item_type, state)
+        index, _ = _from_file(con, path, model, item_type, state, writable)
     if index is None:
         index = _build(con, model, item_type, state)
-        if path is not None:
+        if writable:
             index = _save(index, path, state, model, item_type)
     index.expansion_search = expansion_search(len(index))
     _CACHE[key] = (state, index)

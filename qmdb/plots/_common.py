@@ -6,6 +6,7 @@ from io import BytesIO
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from ..errors import QmdbError
 
@@ -15,6 +16,8 @@ except ImportError as error:  # pragma: no cover - the message names the extra
     raise ImportError("qmdb's plots need matplotlib: pip install 'qmdb[plot]'") from error
 
 FORMATS = ("png", "svg", "pdf")
+MAX_BINS = 1_000   # most bins any plot draws (histogram, by-metric, importance)
+MAX_TOP = 1_000    # most bars of the importance plot
 SCOPES = {"image": ("image_metrics", "image_id"), "label": ("label_metrics", "label_id")}
 
 
@@ -39,6 +42,21 @@ def save(fig: Figure, path: str | Path | None, format: str | None = None) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format=suffix, dpi=110)
     return path
+
+
+def bounded(plot: str, name: str, value: int, maximum: int, minimum: int = 1) -> int:
+    """`value` when `minimum <= value <= maximum`, else a PlotError naming the bound.
+
+    >>> bounded("histogram", "bins", 30, MAX_BINS)
+    30
+    >>> bounded("histogram", "bins", 10**9, MAX_BINS)
+    Traceback (most recent call last):
+    ...
+    qmdb.plots.registry.PlotError: histogram: bins must be between 1 and 1000, not 1000000000
+    """
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise PlotError(f"{plot}: {name} must be between {minimum} and {maximum}, not {value}")
+    return int(value)
 
 
 def metric_scope(con: duckdb.DuckDBPyConnection, metric: str) -> str:

@@ -8,12 +8,13 @@ import duckdb
 import numpy as np
 
 from .. import views
-from ._common import PlotError, axis_label, figure, metric_scope, save
+from ._common import MAX_BINS, PlotError, axis_label, bounded, figure, metric_scope, save
 
 
 def by_metric_data(con: duckdb.DuckDBPyConnection, metric: str, model: str | None = None, bins: int = 4,
                    iou_threshold: float = 0.5, min_score: float = 0.0) -> list[dict]:
     """The `eval_by_metric` rows (one per model and bin) as dicts, in model and bin order."""
+    bins = bounded("by-metric", "bins", bins, MAX_BINS)
     metric_scope(con, metric)  # a clear error for an unknown metric
     params = {"metric_name": metric, "bins": bins, "iou_threshold": iou_threshold, "min_score": min_score}
     if model is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from ._common import PlotError, axis_label, figure, metric_scope, save
+from ._common import MAX_BINS, PlotError, axis_label, bounded, figure, metric_scope, save
 
 GROUPS = ("split", "class", "none")
 
@@ -38,6 +38,7 @@ def histogram_data(con: duckdb.DuckDBPyConnection, metric: str, by: str = "split
 def plot_histogram(con: duckdb.DuckDBPyConnection, metric: str, path: str | Path | None,
                    by: str = "split", bins: int = 30, format: str | None = None) -> Path | bytes:
     """Histogram of `metric` per `by` group (overlaid steps on shared bins), written to `path`."""
+    bins = bounded("histogram", "bins", bins, MAX_BINS)
     groups = histogram_data(con, metric, by)
     scope = metric_scope(con, metric)
     edges = np.histogram_bin_edges(np.concatenate(list(groups.values())), bins=bins)

@@ -8,12 +8,13 @@ import duckdb
 import numpy as np
 
 from .. import views
-from ._common import PlotError, figure, pick_model, save
+from ._common import MAX_BINS, MAX_TOP, PlotError, bounded, figure, pick_model, save
 
 
 def importance_data(con: duckdb.DuckDBPyConnection, model: str | None = None, target: str = "recall",
                     top: int = 15, bins: int = 10) -> list[dict]:
     """The view's rows for one model and target ('recall' or 'precision'), best `top` by rank."""
+    bins, top = bounded("importance", "bins", bins, MAX_BINS), bounded("importance", "top", top, MAX_TOP)
     model = pick_model(con, model)
     if target not in ("recall", "precision"):
         raise PlotError(f"importance: target must be recall or precision, not '{target}'")

@@ -83,6 +83,7 @@ def test_wrong_weights_file_is_a_clear_error(tiny_clip, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     db = tmp_path / "p.duckdb"
+    assert main(["init", str(db)]) == 0
     assert main(["embed", str(db), "--model", str(config), "--weights", str(bad), "--no-progress"]) == 1
     assert "bad.pt" in capsys.readouterr().err
 

@@ -115,7 +115,7 @@ def test_metric_functions_take_ids_and_never_a_clients_path(client, project):
     with OpenWatch(project["bait"]) as watch:
         for name in metric_functions:
             response = client.post("/query", json={"sql": f"SELECT {name}(?) AS v", "params": [secret]})
-            assert response.status_code == 400, (name, response.text)
+            assert response.status_code in (400, 403), (name, response.text)
         # the image row whose path climbs out of its dataset root gives NULL, its file unread
         response = client.post("/query", json={"sql": "SELECT path, brightness(image_id) AS b FROM images "
                                                       "WHERE path LIKE '../%'"})

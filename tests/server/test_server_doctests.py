@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["qmdb.server.safety", "qmdb.server.cache", "qmdb.server.watchdog", "qmdb.server.settings"]
+MODULES = ["qmdb.server.safety", "qmdb.server.cache", "qmdb.server.watchdog", "qmdb.server.settings",
+           "qmdb.server.limits", "qmdb.server.app"]
 
 
 @pytest.mark.parametrize("name", MODULES)
