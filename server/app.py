@@ -254,6 +254,11 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.auth_token:
         tokens = {settings.auth_token} | ({settings.write_token} if settings.write_token else set())
         app.add_middleware(BearerAuth, tokens=tokens)
+    if settings.cors_origins:  # outermost: a browser's preflight is answered before auth and limits
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600)
 
     @app.get("/", summary="What this server serves; a browser gets the gallery page")
     def info(request: Request) -> Any:

@@ -16,8 +16,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes, each with its own read-only connection (read-only mode only)")
     parser.add_argument("--allow-writes", action="store_true", help="add the write endpoints (needs --token)")
-    parser.add_argument("--token", help="bearer token the write endpoints require")
-    parser.add_argument("--auth-token", help="bearer token every request requires")
+    parser.add_argument("--token", default=os.environ.get("QMDB_WRITE_TOKEN"),
+                        help="bearer token the write endpoints require (default: $QMDB_WRITE_TOKEN)")
+    parser.add_argument("--token-file", help="read the write token from this file (first line)")
+    parser.add_argument("--auth-token", default=os.environ.get("QMDB_AUTH_TOKEN"),
+                        help="bearer token every request requires (default: $QMDB_AUTH_TOKEN)")
+    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                        help="let pages from ORIGIN (e.g. http://localhost:3000, or *) call the server; repeatable")
+    parser.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body (413 beyond)")
+    parser.add_argument("--max-requests", type=int, default=64,
+                        help="requests in flight at once; more wait in line (see --queue-timeout)")
+    parser.add_argument("--queue-timeout", type=float, default=10.0,
+                        help="seconds a request waits in line before a 503 with Retry-After")
     parser.add_argument("--max-rows", type=int, default=1_000_000, help="most rows in one response")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a query is interrupted")
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit of the server")
@@ -40,11 +50,19 @@ def run(args: argparse.Namespace) -> int:
         raise QmdbError("--allow-writes needs --workers 1: only one process may hold the file for writing")
     if not os.path.exists(args.database):
         raise QmdbError(f"{args.database}: no such database file (create it with 'qmdb init' or 'qmdb demo')")
+    token = args.token
+    if args.token_file:
+        try:
+            token = open(args.token_file, encoding="utf-8").readline().strip() or None
+        except OSError as error:
+            raise QmdbError(f"{args.token_file}: cannot read the token file: {error.strerror}") from None
     try:
         settings = Settings(database=args.database, max_rows=args.max_rows, timeout=args.timeout,
                             memory_limit=args.memory_limit, auth_token=args.auth_token,
-                            allow_writes=args.allow_writes, write_token=args.token,
-                            cache_entries=args.cache_entries)
+                            allow_writes=args.allow_writes, write_token=token,
+                            cache_entries=args.cache_entries, cors_origins=tuple(args.cors_origin),
+                            max_body_bytes=args.max_body_bytes, max_requests=args.max_requests,
+                            queue_timeout=args.queue_timeout)
     except ValueError as error:
         raise QmdbError(str(error)) from None
     mode = "read-write" if args.allow_writes else "read-only"
