@@ -254,6 +254,10 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.auth_token:
         tokens = {settings.auth_token} | ({settings.write_token} if settings.write_token else set())
         app.add_middleware(BearerAuth, tokens=tokens)
+    if settings.allowed_hosts:  # a page on another name resolving to 127.0.0.1 (DNS rebinding) is refused
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     if settings.cors_origins:  # outermost: a browser's preflight is answered before auth and limits
         from fastapi.middleware.cors import CORSMiddleware
 

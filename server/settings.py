@@ -32,6 +32,7 @@ class Settings:
     thumbnail_size: int = 256          # default longest side of a thumbnail
     cache_entries: int = 1024          # JSON pages kept for repeated deterministic queries (read-only only; 0: off)
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    allowed_hosts: tuple[str, ...] = field(default_factory=tuple)  # Host headers accepted (empty: any)
     max_body_bytes: int = 1_000_000    # largest request body (413 beyond)
     max_requests: int = 64             # requests in flight at once; the next ones wait in line ...
     queue_timeout: float = 10.0        # ... this many seconds, then get 503 with Retry-After
@@ -39,6 +40,7 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "database", Path(self.database))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        object.__setattr__(self, "allowed_hosts", tuple(self.allowed_hosts))
         if self.allow_writes and not self.write_token:
             raise ValueError("write endpoints need a token: pass --token T with --allow-writes")
         if min(self.max_rows, self.page_size, self.max_page_size, self.max_body_bytes, self.max_requests) < 1 \

@@ -23,6 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="bearer token every request requires (default: $QMDB_AUTH_TOKEN)")
     parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                         help="let pages from ORIGIN (e.g. http://localhost:3000, or *) call the server; repeatable")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a Host header to accept besides localhost/127.0.0.1/::1 when bound to a loopback "
+                             "address (any is accepted on other addresses); repeatable")
     parser.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body (413 beyond)")
     parser.add_argument("--max-requests", type=int, default=64,
                         help="requests in flight at once; more wait in line (see --queue-timeout)")
@@ -35,6 +38,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="JSON pages cached for repeated deterministic queries, read-only mode (0: off)")
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--access-log", action="store_true", help="log every request (off by default: it costs throughput)")
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
+    """The Host headers a server bound to `host` accepts: on a loopback address only loopback names (and
+    `extra`), so a web page cannot reach it through a name that resolves to 127.0.0.1; elsewhere any.
+
+    >>> allowed_hosts("127.0.0.1", [])
+    ('localhost', '127.0.0.1', '::1', '[::1]')
+    >>> allowed_hosts("0.0.0.0", [])
+    ()
+    """
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return (*LOOPBACK_NAMES, *extra) if loopback else ()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                             allow_writes=args.allow_writes, write_token=token,
                             cache_entries=args.cache_entries, cors_origins=tuple(args.cors_origin),
                             max_body_bytes=args.max_body_bytes, max_requests=args.max_requests,
-                            queue_timeout=args.queue_timeout)
+                            queue_timeout=args.queue_timeout, allowed_hosts=allowed_hosts(args.host, args.allow_host))
     except ValueError as error:
         raise QmdbError(str(error)) from None
     mode = "read-write" if args.allow_writes else "read-only"

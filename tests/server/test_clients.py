@@ -35,3 +35,12 @@ def test_tokens_come_from_the_environment_or_a_file(monkeypatch, tmp_path):
     assert args.token == "from-env" and args.cors_origin == ["http://a", "http://b"]
     (tmp_path / "token").write_text("from-file\n")
     assert parser.parse_args(["db.duckdb", "--token-file", str(tmp_path / "token")]).token_file.endswith("token")
+
+
+def test_a_loopback_server_refuses_other_host_names(project, tmp_path):
+    db = shutil.copy(project["db"], tmp_path / "copy.duckdb")
+    app = create_app(Settings(database=db, allowed_hosts=serve.allowed_hosts("127.0.0.1", [])))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/tables").status_code == 200
+        assert client.get("/tables", headers={"Host": "localhost:8000"}).status_code == 200
+        assert client.get("/tables", headers={"Host": "attacker.example"}).status_code == 400
