@@ -138,10 +138,16 @@ def register(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def database_path(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The file behind a connection's main database, or None for an in-memory one."""
+def database_file(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file behind a connection's main database as DuckDB names it, or None for an in-memory one."""
     rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    return Path(rows[0][0]) if rows and rows[0][0] else None
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """`database_file` as a Path."""
+    file = database_file(con)
+    return Path(file) if file else None
 
 
 def sidecar_dir(con: duckdb.DuckDBPyConnection) -> Path:

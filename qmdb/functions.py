@@ -10,6 +10,7 @@ does not load torch.
 from __future__ import annotations
 
 import importlib
+import weakref
 from collections.abc import Callable
 
 import duckdb
@@ -51,9 +52,19 @@ def define(con: duckdb.DuckDBPyConnection, name: str, function: Callable, parame
         if "already exists" not in str(error):
             raise
         return
-    database = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    if database and database[0][0]:
-        _SERVING[(database[0][0], name)] = function
+    file = _file_of(con)
+    if file:
+        _SERVING[(file, name)] = function
 
 
 _SERVING: dict[tuple[str, str], Callable] = {}
+_FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _file_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """`database_file`, asked once per connection (a registration defines dozens of functions)."""
+    if con not in _FILES:
+        from .database import database_file
+
+        _FILES[con] = database_file(con)
+    return _FILES[con]

@@ -120,8 +120,10 @@ def jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
 def database_folder(con: duckdb.DuckDBPyConnection) -> str | None:
     """The folder of the connection's database file (where relative dataset roots start), as DuckDB
     names it; None for an in-memory database."""
-    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    return os.path.dirname(rows[0][0]) if rows and rows[0][0] else None
+    from .database import database_file
+
+    file = database_file(con)
+    return os.path.dirname(file) if file else None
 
 
 def files(con: duckdb.DuckDBPyConnection, image_ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -81,8 +81,9 @@ _DATABASES: dict[object, _Database] = {}
 
 
 def _database(con: duckdb.DuckDBPyConnection) -> _Database:
-    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    key = rows[0][0] if rows and rows[0][0] else ("memory", id(con))
+    from ..database import database_file
+
+    key = database_file(con) or ("memory", id(con))
     database = _DATABASES.setdefault(key, _Database())
     database.connections.add(con)
     return database
