@@ -25,7 +25,7 @@ from .base import Embedder
 
 def _open_clip():
     try:
-        from .torchvision_compat import import_torchvision
+        from ..torchvision_compat import import_torchvision
 
         import_torchvision()
         import open_clip

@@ -1,6 +1,10 @@
 """open_clip through the real --weights path: a tiny architecture, weights saved to a local file."""
 
 import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,9 +93,18 @@ def test_wrong_weights_file_is_a_clear_error(tiny_clip, tmp_path, capsys):
 
 
 def test_torchvision_imports_for_open_clip():
-    from qmdb.embeddings import torchvision_compat
+    from qmdb import torchvision_compat
 
     torchvision = torchvision_compat.import_torchvision()
     from torchvision import transforms  # the part open_clip uses
 
     assert transforms.Normalize is not None and torchvision.__version__
+
+
+def test_a_script_that_never_imports_qmdb_imports_torchvision_and_open_clip():
+    """The installed qmdb-torchvision.pth makes `import torchvision` work in any script of the environment."""
+    script = "import torchvision, open_clip; from torchvision import transforms; print(torchvision.__version__)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd="/")
+    assert done.returncode == 0, done.stderr[-2000:]
+    site = Path(sysconfig.get_paths()["purelib"]) / "qmdb-torchvision.pth"
+    assert site.read_text() == (Path(__file__).parents[2] / "qmdb" / "torchvision.pth").read_text()

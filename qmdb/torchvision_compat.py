@@ -7,17 +7,26 @@ torchvision::nms does not exist`` when its `_C` extension cannot be loaded — a
 happens when a torchvision wheel built against CUDA libraries sits next to a
 CPU-only torch.
 
-`import_torchvision()` imports torchvision normally. Only if that fails for this
-reason does it *declare* the operator schemas (the same signatures torchvision's
+`prepare()` runs before torchvision's own import: if the compiled extension does
+not load, it *declares* the operator schemas (the same signatures torchvision's
 C++ code registers) with `torch.library`, so that the Python part imports. The
 operators then exist without kernels: calling one (e.g. `torchvision.ops.nms`)
 still fails loudly, and nothing qmdb does calls them — it uses torchvision only
 through open_clip's image transforms, and qmdb does its own preprocessing.
+
+Installing qmdb puts `qmdb-torchvision.pth` in site-packages (see setup.py): its one
+line (the file `qmdb/torchvision.pth`) adds a finder to `sys.meta_path` that calls
+`prepare()` on the first `import torchvision` of any script in that environment,
+whether or not it imports qmdb, and does nothing after that. Where torchvision's extension loads (a matching
+build), `prepare()` changes nothing.
 """
 
 from __future__ import annotations
 
+import ctypes
+import importlib.util
 import sys
+from pathlib import Path
 
 # The schemas of torchvision's C++ operators (torchvision/csrc/ops/*.cpp).
 SCHEMAS: dict[str, str] = {
@@ -79,16 +88,33 @@ def _op_exists(torch, name: str) -> bool:
         return False
 
 
+def extension_loads() -> bool | None:
+    """Whether torchvision's compiled `_C` extension loads beside this torch (None: no torchvision)."""
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    import torch  # noqa: F401  (the extension links against the libraries torch loads)
+
+    for folder in spec.submodule_search_locations:
+        for library in sorted(Path(folder).glob("_C*.so")) + sorted(Path(folder).glob("_C*.pyd")):
+            try:
+                ctypes.CDLL(str(library))
+                return True
+            except OSError:
+                return False
+    return False
+
+
+def prepare() -> None:
+    """Make `import torchvision` work: declare the operator schemas if its extension cannot load."""
+    if "torchvision" in sys.modules or importlib.util.find_spec("torch") is None:
+        return
+    if extension_loads() is False:
+        _declare_missing_ops()
+
+
 def import_torchvision():
-    """Import torchvision; if its compiled operators are missing, declare them first (see module doc)."""
-    try:
-        import torchvision
-        return torchvision
-    except RuntimeError as error:
-        if "torchvision::" not in str(error):
-            raise
-    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-        del sys.modules[name]
-    _declare_missing_ops()
+    """Import torchvision, declaring its operator schemas first where its extension cannot load."""
+    prepare()
     import torchvision
     return torchvision
