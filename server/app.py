@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from qmdb import snapshots, views
 from qmdb.errors import ViewError
 
-from . import errors, gallery, images
+from . import docs, errors, gallery, images
 from .auth import BearerAuth
 from .cache import PageCache, volatility
 from .connection import open_serving
@@ -240,15 +240,18 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             state.active -= 1
             if not state.active:  # the last server (or test client) running this app is done
+                state.runner.interrupt_all()
                 state.con.close()
 
     app = FastAPI(
-        title="qmdb", lifespan=lifespan,
+        title="qmdb", lifespan=lifespan, docs_url=None, redoc_url=None,
         description="Query a qmdb project over HTTP: tables, views, SQL, snapshots and images. "
                     "Read-only unless started with --allow-writes; every error is JSON.",
     )
     app.state.qmdb = state
+    app.state.max_memory = settings.max_memory
     errors.install(app)
+    docs.install(app)
     app.add_middleware(Limits, max_body_bytes=settings.max_body_bytes, max_requests=settings.max_requests,
                        queue_timeout=settings.queue_timeout)
     if settings.auth_token:
@@ -372,5 +375,10 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """Factory for uvicorn worker processes (`--workers` > 1): settings come from the environment."""
-    return create_app(Settings.from_environment())
+    """Factory for uvicorn worker processes (`--workers` > 1): settings come from the file the
+    environment names; each worker puts itself under the memory ceiling."""
+    from .memory import limit_process
+
+    settings = Settings.from_environment()
+    limit_process(settings.max_memory)
+    return create_app(settings)

@@ -89,6 +89,12 @@ def install(app: FastAPI) -> None:
             response.headers[name] = value
         return response
 
+    @app.exception_handler(MemoryError)
+    async def out_of_memory(request: Request, error: MemoryError) -> JSONResponse:
+        ceiling = getattr(request.app.state, "max_memory", None)
+        return body(503, f"the request needed more memory than the server's limit ({ceiling or 'its memory'}) "
+                         "allows and was stopped; ask for fewer or smaller rows")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)

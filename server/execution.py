@@ -1,8 +1,11 @@
 """Running one checked query per request: its own cursor, a deadline, a row cap.
 
-JSON comes back as pages (`limit`/`offset`, with `next_offset`); Arrow, CSV and
-Parquet stream from DuckDB's record-batch reader, so the server holds one batch
-at a time whatever the size of the result.
+JSON comes back as pages (`limit`/`offset`, with `next_offset`), at most
+`max_rows` deep; Arrow, CSV and Parquet stream every row of the result from DuckDB's
+record-batch reader, so the server holds one batch at a time whatever the size of
+the result. A stream that cannot finish (the time limit, an error after the first
+batch) ends the connection without the last chunk, so no client mistakes the part
+it got for the whole result.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import decimal
 import json
 import math
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -36,6 +40,10 @@ class Query:
     params: list | dict | None = None
 
 
+class StreamBroken(Exception):
+    """A streamed result could not be finished; raised inside the body, so the transfer is cut unfinished."""
+
+
 class Runner:
     """Runs queries on cursors of one serving connection."""
 
@@ -43,10 +51,23 @@ class Runner:
         self.con = con
         self.settings = settings
         self._lock = threading.Lock()
+        self._cursors: weakref.WeakSet = weakref.WeakSet()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
-            return self.con.cursor()
+            cursor = self.con.cursor()
+            self._cursors.add(cursor)
+            return cursor
+
+    def interrupt_all(self) -> None:
+        """Interrupt whatever runs on this runner's cursors (the server is shutting down)."""
+        with self._lock:
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            try:
+                cursor.interrupt()
+            except duckdb.Error:  # closed already
+                pass
 
     def _relation(self, cursor: duckdb.DuckDBPyConnection, query: Query) -> duckdb.DuckDBPyRelation:
         try:
@@ -109,7 +130,7 @@ class Runner:
             relation = self._relation(cursor, query)
             if form.text_only:
                 relation = _as_text(relation)
-            reader = relation.limit(self.settings.max_rows).to_arrow_reader(BATCH_ROWS)
+            reader = relation.to_arrow_reader(BATCH_ROWS)
             first = reader.read_next_batch()
         except StopIteration:
             first = None
@@ -126,8 +147,9 @@ class Runner:
                     batch = reader.read_next_batch()
                 except StopIteration:
                     return
-                except (duckdb.Error, OSError, pa.ArrowException):
-                    return  # interrupted for time mid-stream: the status is sent; end the body
+                except (duckdb.Error, OSError, pa.ArrowException, MemoryError) as error:
+                    reason = from_duckdb(error, timed_out=ticket.fired, timeout=self.settings.timeout)
+                    raise StreamBroken(f"the {fmt} stream was cut: {reason.message}") from None
                 yield batch
 
         def chunks() -> Iterator[bytes]:
@@ -137,9 +159,7 @@ class Runner:
                 ticket.cancel()
                 cursor.close()
 
-        headers = {"X-Qmdb-Row-Cap": str(self.settings.max_rows),
-                   "Content-Disposition": f'inline; filename="result.{form.extension}"'}
-        return chunks(), headers
+        return chunks(), {"Content-Disposition": f'inline; filename="result.{form.extension}"'}
 
 
 def _as_text(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:

@@ -1,14 +1,16 @@
-"""The server's settings: one frozen dataclass, passed to `create_app` (and through the
-environment to each worker process when `--workers` > 1)."""
+"""The server's settings: one frozen dataclass, passed to `create_app` (and, when `--workers` > 1,
+to each worker process through a file only this user can read, named in the environment: the
+tokens never travel in an environment variable another process could list)."""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ENVIRONMENT = "QMDB_SERVER_SETTINGS"
+ENVIRONMENT = "QMDB_SERVER_SETTINGS_FILE"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Settings:
     max_page_size: int = 50_000        # largest JSON page a client may ask for
     timeout: float = 30.0              # seconds a query may run (streaming included) before DuckDB is interrupted
     memory_limit: str = "2GB"          # DuckDB memory limit of the serving connection
+    max_memory: str | None = "4GB"     # the whole process's ceiling (server/memory.py); None: none
     threads: int | None = None         # DuckDB threads (None: DuckDB's default)
     auth_token: str | None = None      # when set, every request needs `Authorization: Bearer <auth_token>`
     allow_writes: bool = False         # write endpoints (save a view, tag, snapshot) exist only when True ...
@@ -47,11 +50,24 @@ class Settings:
                 or self.timeout <= 0 or self.queue_timeout <= 0:
             raise ValueError("max_rows, page_size, max_page_size, timeout, max_body_bytes, max_requests "
                              "and queue_timeout must be positive")
+        if self.max_memory is not None:
+            from .memory import parse_size
 
-    def to_environment(self) -> None:
-        """Store these settings for worker processes (read back by `from_environment`)."""
-        os.environ[ENVIRONMENT] = json.dumps(asdict(self), default=str)
+            if parse_size(self.max_memory) <= parse_size(self.memory_limit):
+                raise ValueError(f"--max-memory ({self.max_memory}) must be above --memory-limit "
+                                 f"({self.memory_limit}): the process holds more than DuckDB's part")
+
+    def to_file(self) -> str:
+        """Write these settings to a new file readable by this user only (0600) and name it in the
+        environment for worker processes; returns the path (the caller removes it when done)."""
+        handle, path = tempfile.mkstemp(prefix="qmdb-serve-", suffix=".json")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(asdict(self), out, default=str)
+        os.environ[ENVIRONMENT] = path
+        return path
 
     @classmethod
     def from_environment(cls) -> "Settings":
-        return cls(**json.loads(os.environ[ENVIRONMENT]))
+        """The settings `to_file` wrote, in a worker process."""
+        with open(os.environ[ENVIRONMENT], encoding="utf-8") as handle:
+            return cls(**json.load(handle))

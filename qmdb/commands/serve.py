@@ -21,6 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", help="read the write token from this file (first line)")
     parser.add_argument("--auth-token", default=os.environ.get("QMDB_AUTH_TOKEN"),
                         help="bearer token every request requires (default: $QMDB_AUTH_TOKEN)")
+    parser.add_argument("--auth-token-file", help="read the token every request requires from this file (first line)")
     parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                         help="let pages from ORIGIN (e.g. http://localhost:3000, or *) call the server; repeatable")
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
@@ -34,6 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rows", type=int, default=1_000_000, help="most rows in one response")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a query is interrupted")
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit of the server")
+    parser.add_argument("--max-memory", default="4GB",
+                        help="memory ceiling of each server process, DuckDB and Python together (Linux: "
+                             "RLIMIT_DATA); a request past it gets 503 (default 4GB; 'none' for no ceiling)")
+    parser.add_argument("--shutdown-timeout", type=float, default=3.0,
+                        help="seconds running requests get on Ctrl-C / SIGTERM before they are interrupted")
     parser.add_argument("--cache-entries", type=int, default=1024,
                         help="JSON pages cached for repeated deterministic queries, read-only mode (0: off)")
     parser.add_argument("--log-level", default="warning")
@@ -61,6 +67,13 @@ def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
     return (*LOOPBACK_NAMES, *extra) if loopback else ()
 
 
+def _read_token(path: str) -> str | None:
+    try:
+        return open(path, encoding="utf-8").readline().strip() or None
+    except OSError as error:
+        raise QmdbError(f"{path}: cannot read the token file: {error.strerror}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -74,15 +87,12 @@ def run(args: argparse.Namespace) -> int:
         raise QmdbError("--allow-writes needs --workers 1: only one process may hold the file for writing")
     if not os.path.exists(args.database):
         raise QmdbError(f"{args.database}: no such database file (create it with 'qmdb init' or 'qmdb demo')")
-    token = args.token
-    if args.token_file:
-        try:
-            token = open(args.token_file, encoding="utf-8").readline().strip() or None
-        except OSError as error:
-            raise QmdbError(f"{args.token_file}: cannot read the token file: {error.strerror}") from None
+    token = _read_token(args.token_file) if args.token_file else args.token
+    auth_token = _read_token(args.auth_token_file) if args.auth_token_file else args.auth_token
     try:
         settings = Settings(database=args.database, max_rows=args.max_rows, timeout=args.timeout,
-                            memory_limit=args.memory_limit, auth_token=args.auth_token,
+                            memory_limit=args.memory_limit, auth_token=auth_token,
+                            max_memory=None if str(args.max_memory).lower() == "none" else args.max_memory,
                             allow_writes=args.allow_writes, write_token=token,
                             cache_entries=args.cache_entries, cors_origins=tuple(args.cors_origin),
                             max_body_bytes=args.max_body_bytes, max_requests=args.max_requests,
@@ -91,10 +101,18 @@ def run(args: argparse.Namespace) -> int:
         raise QmdbError(str(error)) from None
     mode = "read-write" if args.allow_writes else "read-only"
     print(f"qmdb: serving {args.database} ({mode}) on http://{args.host}:{args.port}  (docs: /docs)")
-    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": args.access_log}
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": args.access_log,
+               "timeout_graceful_shutdown": args.shutdown_timeout}
     if args.workers > 1:  # each worker process builds the app, so opens its own read-only connection
-        settings.to_environment()
-        uvicorn.run("qmdb.server.app:app_from_environment", factory=True, workers=args.workers, **options)
+        path = settings.to_file()
+        try:
+            uvicorn.run("qmdb.server.app:app_from_environment", factory=True, workers=args.workers, **options)
+        finally:
+            os.unlink(path)
     else:
-        uvicorn.run(create_app(settings), **options)
+        from ..server.memory import limit_process
+
+        app = create_app(settings)
+        limit_process(settings.max_memory)
+        uvicorn.run(app, **options)
     return 0

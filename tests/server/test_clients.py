@@ -44,3 +44,18 @@ def test_a_loopback_server_refuses_other_host_names(project, tmp_path):
         assert client.get("/tables").status_code == 200
         assert client.get("/tables", headers={"Host": "localhost:8000"}).status_code == 200
         assert client.get("/tables", headers={"Host": "attacker.example"}).status_code == 400
+
+
+def test_docs_work_offline(client):
+    """/docs and /redoc load their scripts and styles from this server, none from a CDN."""
+    import re
+
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?['"]([^'"]+)['"]""", html)
+        urls = [u for pair in urls for u in pair if u]
+        assert urls and all(u.startswith("/") for u in urls), (page, urls)
+        assert "cdn" not in html.lower()
+        for url in urls:
+            assert client.get(url).status_code == 200, url
+    assert b"SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").content

