@@ -69,3 +69,28 @@ def test_a_duckdb_1x_client_reads_the_demo(demo_db):
     if storage(demo_db).startswith("v2"):
         pytest.skip("this demo file was built before the storage setting")
     assert duckdb_1x(demo_db, "SELECT count(*) AS n FROM dataset_summary").split()[1] != "0"
+
+
+def test_init_convert_rewrites_a_duckdb_2_file_for_1x_clients(tmp_path):
+    db = tmp_path / "old.duckdb"
+    con = qmdb.connect(db, storage_version="latest")
+    con.execute("INSERT INTO datasets (name, root, format) VALUES ('d', '/r', 'coco')")
+    con.execute("INSERT INTO images (dataset, path) SELECT 'd', 'img' || i || '.png' FROM range(50) t(i)")
+    qmdb.save_view(con, "first_images", "SELECT image_id FROM images ORDER BY image_id LIMIT 3", "The first three.")
+    qmdb.database.close(con)
+    assert storage(db).startswith("v2")
+    assert main(["init", str(db), "--convert"]) == 0
+    assert storage(db).startswith(STORAGE_VERSION)
+    assert (tmp_path / "old.duckdb.before-convert").is_file() and not list(tmp_path.glob(".old.duckdb.convert-*"))
+    assert duckdb_1x(db, "SELECT count(*) AS n FROM images").split() == ["n", "50"]
+    con = qmdb.connect(db)
+    assert con.execute("SELECT count(*) FROM first_images").fetchone()[0] == 3
+    image_id = con.execute("INSERT INTO images (dataset, path) VALUES ('d', 'new.png') RETURNING image_id").fetchone()[0]
+    assert image_id > 50  # the id sequence came along
+    qmdb.database.close(con)
+    assert main(["init", str(db), "--convert"]) == 1  # the kept original is never overwritten
+
+
+def test_init_convert_needs_a_project(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "typo.duckdb"), "--convert"]) == 1
+    assert "no such project" in capsys.readouterr().err and not (tmp_path / "typo.duckdb").exists()

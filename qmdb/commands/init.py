@@ -14,6 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage-version", metavar="VERSION",
                         help=f"a new file's DuckDB storage format (default {STORAGE_VERSION}, which DuckDB 1.4 "
                              "and later read, or $QMDB_STORAGE_VERSION; 'latest' for DuckDB 2.0's own)")
+    parser.add_argument("--convert", action="store_true",
+                        help="rewrite an existing project in that storage format (the original is kept as "
+                             "DB.before-convert)")
 
 
 def _objects(con) -> set[str]:
@@ -29,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     import duckdb
     from pathlib import Path
 
+    if args.convert:
+        return _convert(args)
     before = set()
     if Path(args.database).exists():
         with duckdb.connect(args.database, read_only=True) as plain:
@@ -41,4 +46,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.database}: schema {versions}; storage {storage or 'unknown'}")
     if repaired:
         print(f"re-created {len(repaired)}: {', '.join(repaired)}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from ..database import NoProject, storage_version
+    from ..storage import convert, file_storage_version
+    from pathlib import Path
+
+    if not Path(args.database).is_file():
+        raise NoProject(args.database)
+    version = storage_version(args.storage_version)
+    was = file_storage_version(args.database)
+    kept = convert(args.database, version)
+    print(f"{args.database}: storage {was} -> {file_storage_version(args.database)}; "
+          f"the original is kept as {kept} (remove it when you are satisfied)")
     return 0
