@@ -162,3 +162,24 @@ def test_the_adversarial_list_against_real_servers_leaves_every_file_as_it_was(s
         assert _tree(folder) == before
     finally:
         server.stop()
+
+
+def test_a_hundred_concurrent_slow_queries_are_each_answered_in_bounded_time(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = served("--timeout", "2", "--max-requests", "8", "--queue-timeout", "1", "--max-memory", "2GB",
+                    "--memory-limit", "512MB")
+
+    def ask(_):
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as client:
+            begun = time.monotonic()
+            response = client.post("/query", json={"sql": SLOW})
+            return response.status_code, time.monotonic() - begun
+
+    with ThreadPoolExecutor(100) as pool:
+        answers = list(pool.map(ask, range(100)))
+    assert {status for status, _ in answers} <= {408, 503}, answers
+    assert any(status == 503 for status, _ in answers) and any(status == 408 for status, _ in answers)
+    assert max(seconds for _, seconds in answers) < 2 + 1 + 10  # a bound (limit + queue), not a speed claim
+    assert _status(server.process.pid, "VmHWM") < 2e9
+    assert server.client.get("/query", params={"sql": "SELECT 1 AS one"}).status_code == 200
