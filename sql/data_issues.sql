@@ -45,6 +45,15 @@ adapted AS (
                      1.0 / (1.0 + greatest(z_score, 0)),
                      printf('%s: %.2f standard deviations farther from the %s centroid than usual', model, z_score, class),
                      'embed_outliers' FROM embed_outliers()
+    UNION ALL SELECT 'image', image_b, dataset, 'split_leak',
+                     CASE WHEN method = 'phash' THEN distance / 64 ELSE least(1.0, distance) END, reason, 'splits_leaks'
+    FROM (SELECT * FROM splits_leaks() QUALIFY row_number() OVER (PARTITION BY image_b ORDER BY distance, image_a) = 1)
+    UNION ALL SELECT 'image', g.image_id, i.dataset, 'underperforming_group', u.score, u.model || ': ' || u.reason,
+                     'splits_underperforming_groups'
+    FROM splits_underperforming_groups() u
+    JOIN (SELECT image_id, split FROM images) g ON g.split = u.group_value
+    JOIN images i ON i.image_id = g.image_id
+    WHERE u.is_issue
 ),
 together AS (
     SELECT item_type, item_id, dataset, issue_type, CAST(score AS DOUBLE) AS score, is_issue, reason, source_view FROM flags

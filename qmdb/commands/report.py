@@ -20,10 +20,11 @@ def run(args: argparse.Namespace) -> int:
     title = f"qmdb health report: {args.database}" + (f", dataset {args.dataset}" if args.dataset else "")
     with project(args.database, read_only=True) as con:
         summaries = report.summarize(con, dataset=args.dataset, db=args.database, examples=args.examples)
+        splits = report.split_findings(con, dataset=args.dataset, db=args.database)
         if args.output:
-            report.write(con, args.output, summaries, title=title)
+            report.write(con, args.output, summaries, title=title, splits=splits)
             print(f"wrote {args.output}: {len(summaries)} issue types, "
                   f"{sum(s.issues for s in summaries)} issues")
         else:
-            print(report.text(summaries, title=title))
+            print(report.text(summaries, title=title, splits=splits))
     return 0

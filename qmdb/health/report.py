@@ -20,10 +20,22 @@ NEXT = {
     "issues_exact_duplicates": "qmdb sql {db} \"SELECT * FROM select_exact_duplicates()\"  # what to drop",
     "issues_outliers": ("qmdb gallery {db} --query \"SELECT item_id AS {id}, * FROM issues_outliers() "
                         "WHERE issue_type = '{issue}' AND is_issue\" -o {issue}.html"),
-    "leaks_duplicates": "qmdb sql {db} \"SELECT * FROM leaks_duplicates()\"",
-    "splits_missing_classes": "qmdb sql {db} \"SELECT * FROM splits_missing_classes()\"",
-    "splits_class_balance": "qmdb sql {db} \"SELECT * FROM splits_class_balance() ORDER BY imbalance_ratio DESC\"",
+    "splits_leaks": "qmdb sql {db} \"SELECT * FROM splits_leaks()\"  # drop the image_b's",
+    "splits_underperforming_groups": "qmdb sql {db} \"SELECT * FROM splits_underperforming_groups()\"",
 }
+
+# the split findings shown beside the issue counts: (heading, query over the dataset, next command)
+SPLITS = (
+    ("leaks between splits", "SELECT split_a || ' → ' || split_b || ' (' || method || '): ' || count(*) || ' pairs' "
+     "FROM splits_leaks(dataset_name := $dataset) GROUP BY split_a, split_b, method ORDER BY 1",
+     "qmdb sql {db} \"SELECT * FROM splits_leaks()\""),
+    ("classes missing from a split", "SELECT reason FROM splits_missing_classes(dataset_name := $dataset)",
+     "qmdb sql {db} \"SELECT * FROM splits_missing_classes()\""),
+    ("rare classes (Datalab's class imbalance)",
+     "SELECT dataset || ' / ' || coalesce(split, '(no split)') || ': ' || class || ' ' || labels || ' labels, share ' "
+     "|| round(share, 4) FROM splits_class_balance(dataset_name := $dataset) WHERE is_rare",
+     "qmdb sql {db} \"SELECT * FROM splits_class_balance() ORDER BY imbalance_ratio DESC\""),
+)
 GALLERY = "qmdb gallery {db} --query \"SELECT item_id AS {id}, * FROM {view}() WHERE is_issue\" -o {issue}.html"
 VIEW = "qmdb gallery {db} --view {view} -o {issue}.html"
 ID_COLUMN = {"image": "image_id", "label": "label_id", "prediction": "prediction_id"}
@@ -86,9 +98,23 @@ def summarize(con: duckdb.DuckDBPyConnection, *, dataset: str | None = None, db:
             for issue, view, item_type, issues, severe, scored in counts]
 
 
-def text(summaries: list[IssueSummary], *, title: str) -> str:
+def split_findings(con: duckdb.DuckDBPyConnection, *, dataset: str | None = None,
+                   db: str = "DB") -> list[tuple[str, list[str], str]]:
+    """(heading, findings, next command) of each split check that found something."""
+    cur = con.cursor()
+    try:
+        found = [(heading, [r[0] for r in cur.execute(sql, {"dataset": dataset}).fetchall()], command.format(db=db))
+                 for heading, sql, command in SPLITS]
+    finally:
+        cur.close()
+    return [f for f in found if f[1]]
+
+
+def text(summaries: list[IssueSummary], *, title: str, splits: list[tuple[str, list[str], str]] = ()) -> str:
     """The report for a terminal."""
     lines = [title, ""]
+    for heading, findings, command in splits:
+        lines += [f"{heading}: {len(findings)}, next: {command}", *(f"  {f}" for f in findings[:10]), ""]
     if not summaries:
         return "\n".join([*lines, "no issues found"])
     width = max(len(s.issue_type) for s in summaries)
@@ -101,7 +127,8 @@ def text(summaries: list[IssueSummary], *, title: str) -> str:
     return "\n".join(lines)
 
 
-def page(con: duckdb.DuckDBPyConnection, summaries: list[IssueSummary], *, title: str, thumb_size: int = 160) -> str:
+def page(con: duckdb.DuckDBPyConnection, summaries: list[IssueSummary], *, title: str, thumb_size: int = 160,
+         splits: list[tuple[str, list[str], str]] = ()) -> str:
     """The report as one self-contained HTML page: thumbnails are JPEG data URIs read by the gallery's reader."""
     from ..gallery.thumbs import data_uri, image_files
 
@@ -122,7 +149,9 @@ def page(con: duckdb.DuckDBPyConnection, summaries: list[IssueSummary], *, title
         sections.append(f"<section id='{e(s.issue_type)}'><h2>{e(s.issue_type)} <small>{s.issues} issues, "
                         f"{s.severe} severe</small></h2><p>next: <code>{e(s.next_command)}</code></p>"
                         f"<div class='cards'>{''.join(cards)}</div></section>")
-    body = (f"<table><tr><th>issue type</th><th>issues</th><th>severe</th><th>scored</th><th>item</th></tr>{rows}"
+    split_html = "".join(f"<h2>{e(h)} <small>{len(f)}</small></h2><p>next: <code>{e(c)}</code></p><ul>"
+                         + "".join(f"<li>{e(x)}</li>" for x in f[:50]) + "</ul>" for h, f, c in splits)
+    body = split_html + (f"<table><tr><th>issue type</th><th>issues</th><th>severe</th><th>scored</th><th>item</th></tr>{rows}"
             f"</table>{''.join(sections)}") if summaries else "<p>no issues found</p>"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>"
             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
@@ -132,5 +161,6 @@ def page(con: duckdb.DuckDBPyConnection, summaries: list[IssueSummary], *, title
             f"<body><h1>{e(title)}</h1>{body}</body></html>")
 
 
-def write(con: duckdb.DuckDBPyConnection, output: str | Path, summaries: list[IssueSummary], *, title: str) -> None:
-    Path(output).write_text(page(con, summaries, title=title), encoding="utf-8")
+def write(con: duckdb.DuckDBPyConnection, output: str | Path, summaries: list[IssueSummary], *, title: str,
+          splits: list[tuple[str, list[str], str]] = ()) -> None:
+    Path(output).write_text(page(con, summaries, title=title, splits=splits), encoding="utf-8")
