@@ -2,27 +2,33 @@
 -- param: iqr_factor DOUBLE = 1.5 -- how many IQRs beyond the quartiles a value is an outlier
 -- param: dataset_name VARCHAR = NULL -- one dataset; NULL reads every dataset
 -- needs: tables
-WITH image_values AS (
-    UNPIVOT (SELECT image_id, COLUMNS(* EXCLUDE (image_id, versions, phash))::VARCHAR FROM image_metrics)
+WITH numeric_columns AS (   -- the metric columns of a numeric type, by the catalogue
+    SELECT table_name, column_name AS metric FROM duckdb_columns()
+    WHERE database_name = current_database() AND table_name IN ('image_metrics', 'label_metrics')
+      AND column_name NOT IN ('image_id', 'label_id', 'phash')
+      AND (data_type IN ('DOUBLE', 'FLOAT', 'REAL', 'INTEGER', 'BIGINT', 'SMALLINT', 'TINYINT', 'HUGEINT', 'UBIGINT',
+                         'UINTEGER', 'USMALLINT', 'UTINYINT') OR starts_with(data_type, 'DECIMAL'))
+),
+image_values AS (
+    UNPIVOT (SELECT image_id, TRY_CAST(COLUMNS(* EXCLUDE (image_id, versions, phash)) AS DOUBLE) FROM image_metrics)
     ON COLUMNS(* EXCLUDE (image_id)) INTO NAME metric VALUE value
 ),
 label_values AS (
-    UNPIVOT (SELECT label_id, COLUMNS(* EXCLUDE (label_id, versions))::VARCHAR FROM label_metrics)
+    UNPIVOT (SELECT label_id, TRY_CAST(COLUMNS(* EXCLUDE (label_id, versions)) AS DOUBLE) FROM label_metrics)
     ON COLUMNS(* EXCLUDE (label_id)) INTO NAME metric VALUE value
 ),
 valued AS (
-    SELECT 'image' AS item_type, v.image_id AS item_id, i.dataset, v.metric, try_cast(v.value AS DOUBLE) AS value
+    SELECT 'image' AS item_type, v.image_id AS item_id, i.dataset, v.metric, v.value
     FROM image_values v JOIN images i USING (image_id)
-    WHERE dataset_name IS NULL OR i.dataset = dataset_name
+    WHERE (dataset_name IS NULL OR i.dataset = dataset_name)
+      AND v.metric IN (SELECT metric FROM numeric_columns WHERE table_name = 'image_metrics')
     UNION ALL
-    SELECT 'label', v.label_id, i.dataset, v.metric, try_cast(v.value AS DOUBLE)
+    SELECT 'label', v.label_id, i.dataset, v.metric, v.value
     FROM label_values v JOIN labels l USING (label_id) JOIN images i ON i.image_id = l.image_id
-    WHERE dataset_name IS NULL OR i.dataset = dataset_name
+    WHERE (dataset_name IS NULL OR i.dataset = dataset_name)
+      AND v.metric IN (SELECT metric FROM numeric_columns WHERE table_name = 'label_metrics')
 ),
-numeric AS (
-    -- booleans and text read as NULL: only numeric metrics stay
-    SELECT * FROM valued WHERE value IS NOT NULL AND isfinite(value)
-),
+numeric AS (SELECT * FROM valued WHERE isfinite(value)),
 quartiles AS (
     SELECT item_type, dataset, metric, quantile_cont(value, 0.25) AS q1, quantile_cont(value, 0.75) AS q3
     FROM numeric GROUP BY ALL
