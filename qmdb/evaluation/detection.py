@@ -9,17 +9,19 @@ import pyarrow.compute as pc
 
 from .accumulate import Accumulated, accumulate
 from .matching import Boxes, Matching, match
+from .order import IMAGE_ORDER
 from .params import AREA_LABELS, IOU_THRESHOLDS, MAX_DETS
 
-_LABELS = """
-    SELECT l.label_id, l.image_id, l.class, l.x, l.y, l.w, l.h,
+# `image_order` sorts images as COCOeval does (by the COCO image id for a COCO dataset): its tie rule.
+_LABELS = f"""
+    SELECT l.label_id, l.image_id, o.image_order, l.class, l.x, l.y, l.w, l.h,
            coalesce(l.area, l.w * l.h) AS area, l.iscrowd
-    FROM labels l JOIN images i USING (image_id)
+    FROM labels l JOIN images i USING (image_id) JOIN ({IMAGE_ORDER} WHERE i.dataset = $dataset) o USING (image_id)
     WHERE i.dataset = $dataset AND l.w IS NOT NULL
 """
-_PREDICTIONS = """
-    SELECT p.prediction_id, p.image_id, p.class, p.score, p.x, p.y, p.w, p.h
-    FROM predictions p JOIN images i USING (image_id)
+_PREDICTIONS = f"""
+    SELECT p.prediction_id, p.image_id, o.image_order, p.class, p.score, p.x, p.y, p.w, p.h
+    FROM predictions p JOIN images i USING (image_id) JOIN ({IMAGE_ORDER} WHERE i.dataset = $dataset) o USING (image_id)
     WHERE i.dataset = $dataset AND p.model = $model AND p.w IS NOT NULL
 """
 
@@ -38,12 +40,16 @@ def _codes(column: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
 
 
 def to_boxes(labels: pa.Table, preds: pa.Table, classes: list[str]) -> tuple[Boxes, Boxes]:
-    """Arrow columns to the arrays `match` takes; ids order ties as COCO's list order."""
+    """Arrow columns to the arrays `match` takes; ids order ties as COCO's list order.
+
+    `Boxes.image` is the image's `image_order` (one-to-one with `image_id`), so that
+    tied scores across images are taken in COCO's image id order.
+    """
     col = lambda t, name: t[name].to_numpy()  # noqa: E731
-    gt = Boxes(image=col(labels, "image_id"), cls=_codes(labels["class"], classes),
+    gt = Boxes(image=col(labels, "image_order"), cls=_codes(labels["class"], classes),
                box=np.stack([col(labels, c) for c in "xywh"], 1), order=col(labels, "label_id"),
                area=col(labels, "area"), crowd=col(labels, "iscrowd").astype(bool))
-    dt = Boxes(image=col(preds, "image_id"), cls=_codes(preds["class"], classes),
+    dt = Boxes(image=col(preds, "image_order"), cls=_codes(preds["class"], classes),
                box=np.stack([col(preds, c) for c in "xywh"], 1), order=col(preds, "prediction_id"),
                score=col(preds, "score"))
     return gt, dt

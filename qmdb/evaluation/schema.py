@@ -59,3 +59,51 @@ MIGRATIONS = migrations("evaluation")(
         """,
     ]
 )
+
+# Slice checks (`qmdb check`): the definitions and every run's result.
+CHECKS = migrations("checks")(
+    [
+        """
+        CREATE TABLE IF NOT EXISTS checks (
+            name VARCHAR PRIMARY KEY,
+            description VARCHAR,
+            model VARCHAR,
+            slice VARCHAR,
+            view VARCHAR,
+            figure VARCHAR NOT NULL,
+            op VARCHAR NOT NULL DEFAULT '>=' CHECK (op IN ('>=', '>', '<=', '<')),
+            threshold DOUBLE,
+            baseline VARCHAR,
+            max_drop DOUBLE,
+            min_support BIGINT NOT NULL DEFAULT 0,
+            require_interval BOOLEAN NOT NULL DEFAULT false,
+            iou_threshold DOUBLE NOT NULL DEFAULT 0.5,
+            min_score DOUBLE NOT NULL DEFAULT 0.0,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            CHECK (threshold IS NOT NULL OR max_drop IS NOT NULL),
+            CHECK (slice IS NULL OR view IS NULL)
+        );
+        CREATE SEQUENCE IF NOT EXISTS check_run_seq START 1;
+        CREATE TABLE IF NOT EXISTS check_runs (
+            run_id BIGINT NOT NULL,
+            run VARCHAR NOT NULL,
+            check_name VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            figure VARCHAR NOT NULL,
+            value DOUBLE,
+            low DOUBLE,
+            high DOUBLE,
+            baseline VARCHAR,
+            baseline_value DOUBLE,
+            bound DOUBLE,
+            images BIGINT,
+            labels BIGINT,
+            predictions BIGINT,
+            status VARCHAR NOT NULL CHECK (status IN ('pass', 'fail', 'skip')),
+            reason VARCHAR NOT NULL,
+            ran_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (run_id, check_name, model)
+        );
+        """,
+    ]
+)

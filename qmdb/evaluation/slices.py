@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from ..errors import QmdbError
 from .intervals import class_ap, wilson
+from .order import IMAGE_ORDER
 
 # (alias, table, join condition); the first to name a column provides it.
 CONTEXT = (
@@ -93,8 +94,10 @@ def _check_evaluated(con: duckdb.DuckDBPyConnection, models: list[str]) -> None:
 
 def _rows(con, where: str | None, models: list[str], iou_threshold: float) -> pa.Table:
     cond = condition_sql(where) if where else "true"
-    sql = (f"SELECT model, item_type, class, image_id, score, det_rank, outcome, coalesce(({cond}), false) AS in_slice "
-           f"FROM ({context_sql(con)}) ctx WHERE model IN (SELECT unnest($models)) AND NOT ignored "
+    sql = (f"SELECT model, item_type, class, image_id, o.image_order, score, det_rank, outcome, "
+           f"coalesce(({cond}), false) AS in_slice "
+           f"FROM ({context_sql(con)}) ctx JOIN ({IMAGE_ORDER}) o USING (image_id) "
+           f"WHERE model IN (SELECT unnest($models)) AND NOT ignored "
            f"AND (threshold IS NULL OR abs(threshold - $thr) < 1e-9)")
     try:
         return con.sql(sql, params={"models": models, "thr": iou_threshold}).to_arrow_table()
@@ -120,7 +123,7 @@ def _part(t: dict[str, np.ndarray], keep: np.ndarray, min_score: float, rng: np.
     aps = []
     for cls in np.unique(t["class"][lab]):
         d = np.flatnonzero(pred & (t["class"] == cls))
-        d = d[np.lexsort((t["det_rank"][d], t["image_id"][d], -t["score"][d]))]
+        d = d[np.lexsort((t["det_rank"][d], t["image_order"][d], -t["score"][d]))]  # COCO's tie rule
         g = np.flatnonzero(lab & (t["class"] == cls))
         aps.append(class_ap(codes[d], t["outcome"][d] == "TP", codes[g], weights))
     ap = np.nanmean(np.vstack(aps), axis=0) if aps else np.full(n_boot + 1, np.nan)

@@ -6,6 +6,7 @@ import pytest
 import qmdb
 from qmdb.evaluation import accumulate, match
 from qmdb.evaluation.detection import load, to_boxes
+from qmdb.evaluation.order import IMAGE_ORDER
 from qmdb.evaluation.reference import coco_dicts, cocoeval
 
 
@@ -24,7 +25,8 @@ def test_demo_detector_equals_pycocotools(request, tmp_path):
     report = qmdb.evaluate(con, model, dataset=dataset, progress=False)
     labels, preds, classes = load(con, model, dataset)
     gt, dt = to_boxes(labels, preds, classes)
-    images = np.array([i for (i,) in con.sql("SELECT image_id FROM images WHERE dataset = ?", params=[dataset]).fetchall()])
+    images = np.array([i for (i,) in con.sql(f"SELECT image_order FROM ({IMAGE_ORDER} WHERE i.dataset = ?)",
+                                                params=[dataset]).fetchall()])  # Boxes.image is image_order
     reference = cocoeval(*coco_dicts(gt, dt, images, len(classes)))
     np.testing.assert_allclose(list(report.stats.values()), reference.stats, rtol=0, atol=1e-6)
     acc = accumulate(gt, dt, match(gt, dt), len(classes))
