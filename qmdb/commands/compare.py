@@ -18,6 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="embedding model for the MMD test (default: the one with most vectors)")
     parser.add_argument("--permutations", type=int, default=200, help="permutations of the MMD test (default 200)")
     parser.add_argument("--max-items", type=int, default=1000, help="embedded images per side in the MMD test")
+    parser.add_argument("--plot", metavar="FILE", help="also draw the most different metrics' distributions (.png/.svg/.pdf)")
     parser.add_argument("--max-width", type=int, metavar="N", help="table width (default: the terminal's)")
 
 
@@ -40,4 +41,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"embeddings ({test.model}, {test.n_a} vs {test.n_b} images): MMD² {test.mmd2:.4g}, permutation "
                   f"p-value {test.p_value:.4g} ({test.permutations} permutations): {verdict} at 5 %\n"
                   f"  most typical of A: {test.typical_a}\n  most typical of B: {test.typical_b}")
+        if args.plot:
+            from ..health import drift_plot
+
+            print(f"wrote {drift_plot.draw(con, compare.ids_sql(where_a), compare.ids_sql(where_b), args.plot)}")
     return 0

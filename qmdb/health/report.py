@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from ..errors import QmdbError
+
 # source view → the command that shows its issues (DB and the issue type are filled in); the issues_*
 # views score every item, so their galleries ask for the flagged rows only
 NEXT = {
@@ -70,7 +72,11 @@ def summarize(con: duckdb.DuckDBPyConnection, *, dataset: str | None = None, db:
     lowest-scored flagged items (image id, path, score, severity, reason)."""
     cur = con.cursor()
     try:
-        cur.execute("CREATE TEMP TABLE _health AS SELECT * FROM data_issues(dataset_name := ?)", [dataset])
+        try:
+            cur.execute("CREATE TEMP TABLE _health AS SELECT * FROM data_issues(dataset_name := ?)", [dataset])
+        except duckdb.CatalogException as error:
+            raise QmdbError(f"{db}: the health views are not installed in this project; 'qmdb init {db}' "
+                            f"installs them ({str(error).strip().splitlines()[0]})") from None
         counts = cur.execute(
             "SELECT issue_type, any_value(source_view), any_value(item_type), count_if(is_issue), "
             "count_if(severity = 'severe'), count(*) FROM _health GROUP BY issue_type "

@@ -70,3 +70,7 @@ def test_compare_command(db_path, capsys):
     out = capsys.readouterr().out
     assert "i.split = 'train'" in out and "class share: c3" in out and ": distinguishable at 5 %" in out
     assert main(["compare", str(db_path), "synthetic", "no_such_column > 1"]) == 1
+    pytest.importorskip("matplotlib")
+    plot = db_path.parent / "drift.png"
+    assert main(["compare", str(db_path), "train", "test", "--permutations", "10", "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

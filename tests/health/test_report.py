@@ -42,3 +42,13 @@ def test_html_report_embeds_thumbnails(photo_project, tmp_path, capsys):
 
 def test_nothing_to_report(con):
     assert report.text(report.summarize(con), title="empty").endswith("no issues found")
+
+
+def test_missing_views_are_one_clear_line(con):
+    import pytest
+
+    from qmdb.errors import QmdbError
+
+    con.execute("DROP MACRO TABLE data_issues")
+    with pytest.raises(QmdbError, match="qmdb init"):
+        report.summarize(con, db="project.duckdb")
