@@ -12,8 +12,11 @@ sizes, crowd regions, empty and prediction-only images, 20 classes) go through
 - qmdb end to end: qmdb.evaluate() on a DuckDB project (read the tables, match,
   accumulate, write `matches` and `eval_ap` in one transaction),
 
-and the table reports each one's seconds, its speed-up over pycocotools and the
-largest difference of its 12 summary numbers from pycocotools'. Needs the
+and the table reports each one's seconds, its speed-up over pycocotools and over
+faster-coco-eval and the largest difference of its 12 summary numbers from
+pycocotools'. After it, the slice checks (`qmdb.evaluation.run_checks`) on the
+same project: three checks (AP on everything, AP50 and recall on half the
+images, each with a 200-resample image bootstrap), timed. Needs the
 `bench` extra: pip install -c constraints.txt -e ".[bench]".
 """
 
@@ -96,15 +99,29 @@ def main() -> None:
     rows.append(("qmdb.evaluate (DuckDB in/out)", time.perf_counter() - start, np.array(list(report.stats.values()))))
 
     base_seconds, base_stats = (rows[0][1], rows[0][2]) if not args.skip_pycocotools else (None, None)
+    faster = next((seconds for name, seconds, _ in rows if name == "faster-coco-eval"), None)
     print()
-    print(f"| {'implementation':<32} | {'seconds':>8} | {'vs pycocotools':>14} | {'max |Δ| of 12 stats':>20} |")
-    print(f"|{'-' * 34}|{'-' * 10}|{'-' * 16}|{'-' * 22}|")
+    print(f"| {'implementation':<32} | {'seconds':>8} | {'vs pycocotools':>14} | {'vs faster-coco-eval':>19} "
+          f"| {'max |Δ| of 12 stats':>20} |")
+    print(f"|{'-' * 34}|{'-' * 10}|{'-' * 16}|{'-' * 21}|{'-' * 22}|")
     for name, seconds, stats in rows:
         ratio = f"{base_seconds / seconds:.1f}x" if base_seconds else "-"
+        vs_faster = f"{faster / seconds:.2f}x" if faster else "-"
         diff = f"{np.abs(stats - base_stats).max():.1e}" if base_stats is not None else "-"
-        print(f"| {name:<32} | {seconds:>8.2f} | {ratio:>14} | {diff:>20} |")
+        print(f"| {name:<32} | {seconds:>8.2f} | {ratio:>14} | {vs_faster:>19} | {diff:>20} |")
     print()
     print("AP, AP50, AP75 =", ", ".join(f"{v:.4f}" for v in rows[-1][2][:3]))
+
+    from qmdb.evaluation import add_check, run_checks
+
+    add_check(con, "ap_all", "ap", threshold=0.0)
+    add_check(con, "ap50_even", "ap50", slice="image_id % 2 = 0", threshold=0.0)
+    add_check(con, "recall_even", "recall", slice="image_id % 2 = 0", threshold=0.0, require_interval=True)
+    start = time.perf_counter()
+    results = run_checks(con)
+    seconds = time.perf_counter() - start
+    print(f"run_checks: {len(results)} checks in {seconds:.2f} s ("
+          + ", ".join(f"{r.check_name} {r.value:.4f} [{r.low:.4f}, {r.high:.4f}]" for r in results) + ")")
 
 
 if __name__ == "__main__":

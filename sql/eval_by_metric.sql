@@ -1,10 +1,10 @@
--- description: Performance by any image or label metric: its values cut into quantile bins (or the given edges), and per model and bin the support, recall (TPR) with a Wilson 95% interval, and for image metrics precision (Wilson), false positives per image and COCO's 101-point AP at iou_threshold (mean over classes). Label metrics give recall only: a false positive has no label to read the metric from.
--- param: metric_name VARCHAR = 'brightness' -- any column of image_metrics or label_metrics
+-- description: Performance by any column: a numeric image or label metric cut into quantile bins (or the given edges), or a categorical column (image metadata such as camera, site or split, a label's annotator, an image's tags as 'tags') with one bin per value; per model and bin the support, recall (TPR) with a Wilson 95% interval, and for image-level columns precision (Wilson), false positives per image and COCO's 101-point AP at iou_threshold (mean over classes). Label-level columns give recall only: a false positive has no label to read them from.
+-- param: metric_name VARCHAR = 'brightness' -- any column of image_metrics, label_metrics, images or labels, or 'tags'
 -- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted in recall and precision (AP uses every score)
--- param: bins INTEGER = 4 -- number of quantile bins when no edges are given
--- param: edges DOUBLE[] = NULL -- bin edges, e.g. [0.2, 0.5]; NULL cuts at quantiles
+-- param: bins INTEGER = 4 -- number of quantile bins when no edges are given (numeric columns)
+-- param: edges DOUBLE[] = NULL -- bin edges, e.g. [0.2, 0.5]; NULL cuts at quantiles (numeric columns)
 -- needs: tables
 WITH image_values AS (
     SELECT image_id AS item_id, value FROM (
@@ -18,19 +18,49 @@ label_values AS (
         ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE value
     ) WHERE metric = metric_name
 ),
+-- metadata: the columns of images and labels as text (ids and geometry left out), and an image's tags
+image_categories AS (
+    SELECT image_id AS item_id, value AS category FROM (
+        UNPIVOT (SELECT image_id, CAST(COLUMNS(lambda c: c NOT IN ('image_id', 'path', 'sha256', 'source_id')) AS VARCHAR)
+                 FROM images)
+        ON COLUMNS(* EXCLUDE image_id) INTO NAME metric VALUE value
+    ) WHERE metric = metric_name
+    UNION ALL
+    SELECT i.image_id, coalesce(string_agg(DISTINCT t.tag, ', ' ORDER BY t.tag), '(none)')
+    FROM images i LEFT JOIN tags t ON t.item_type = 'image' AND t.item_id = i.image_id
+    WHERE metric_name = 'tags' GROUP BY i.image_id
+),
+label_categories AS (
+    SELECT label_id AS item_id, value AS category FROM (
+        UNPIVOT (SELECT label_id, CAST(COLUMNS(lambda c: c NOT IN ('label_id', 'image_id', 'source_id', 'x', 'y', 'w', 'h',
+                                                                   'polygon')) AS VARCHAR) FROM labels)
+        ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE value
+    ) WHERE metric = metric_name
+),
 scope AS (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM image_values) THEN 'image'
                 WHEN EXISTS (SELECT 1 FROM label_values) THEN 'label'
+                WHEN EXISTS (SELECT 1 FROM image_categories) THEN 'image'
+                WHEN EXISTS (SELECT 1 FROM label_categories) THEN 'label'
                 ELSE error('eval_by_metric: no values for metric ''' || metric_name
-                           || ''' in image_metrics or label_metrics (compute it first, or check its name)') END AS kind
+                           || ''' in image_metrics, label_metrics, images or labels (compute it first, or check its name)') END AS kind,
+           NOT EXISTS (SELECT 1 FROM image_values) AND NOT EXISTS (SELECT 1 FROM label_values) AS categorical
 ),
 r AS (
     SELECT m.model, m.item_type, m.class, m.image_id, m.score, m.det_rank, m.outcome,
-           CASE WHEN s.kind = 'image' THEN iv.value ELSE lv.value END AS value, s.kind
+           CASE WHEN s.categorical THEN NULL WHEN s.kind = 'image' THEN iv.value ELSE lv.value END AS value,
+           CASE WHEN NOT s.categorical THEN NULL WHEN s.kind = 'image' THEN ic.category ELSE lc.category END AS category,
+           s.kind, s.categorical, o.image_order
     FROM matches m
     CROSS JOIN scope s
-    LEFT JOIN image_values iv ON iv.item_id = m.image_id
-    LEFT JOIN label_values lv ON lv.item_id = m.label_id
+    JOIN (SELECT i.image_id, dense_rank() OVER (  -- COCO's tie rule: ties across images in COCO image id order
+              ORDER BY CASE WHEN d.format = 'coco' THEN TRY_CAST(i.source_id AS BIGINT) END NULLS LAST, i.image_id
+          ) AS image_order
+          FROM images i LEFT JOIN datasets d ON d.name = i.dataset) o ON o.image_id = m.image_id
+    LEFT JOIN image_values iv ON iv.item_id = m.image_id AND NOT s.categorical
+    LEFT JOIN label_values lv ON lv.item_id = m.label_id AND NOT s.categorical
+    LEFT JOIN image_categories ic ON ic.item_id = m.image_id AND s.categorical
+    LEFT JOIN label_categories lc ON lc.item_id = m.label_id AND s.categorical
     WHERE (model_name IS NULL OR m.model = model_name)
       AND (m.threshold IS NULL OR abs(m.threshold - iou_threshold) < 1e-9)
       AND NOT m.ignored
@@ -43,9 +73,11 @@ cuts AS (
     )) AS e
 ),
 binned AS (
-    SELECT r.*, CAST(len(list_filter(c.e, lambda x: x <= r.value)) AS INTEGER) AS bin, c.e
+    SELECT r.*, CASE WHEN r.categorical THEN CAST(dense_rank() OVER (ORDER BY r.category) - 1 AS INTEGER)
+                     ELSE CAST(len(list_filter(c.e, lambda x: x <= r.value)) AS INTEGER) END AS bin,
+           CASE WHEN NOT r.categorical THEN c.e END AS e
     FROM r CROSS JOIN cuts c
-    WHERE r.value IS NOT NULL AND (r.kind = 'image' OR r.item_type = 'label')
+    WHERE (r.value IS NOT NULL OR r.category IS NOT NULL) AND (r.kind = 'image' OR r.item_type = 'label')
 ),
 rates AS (
     SELECT
@@ -53,6 +85,8 @@ rates AS (
         bin,
         any_value(kind) AS kind,
         any_value(e) AS e,
+        any_value(category) AS category,
+        bool_or(categorical) AS categorical,
         count(DISTINCT image_id) AS images,
         count(*) FILTER (WHERE item_type = 'label') AS labels,
         count(*) FILTER (WHERE item_type = 'label' AND coalesce(outcome = 'TP' AND score >= min_score, false)) AS found,
@@ -63,7 +97,7 @@ rates AS (
 ),
 dets AS (
     SELECT model, bin, class, CAST(outcome = 'TP' AS INTEGER) AS hit,
-           row_number() OVER (PARTITION BY model, bin, class ORDER BY score DESC, image_id, det_rank) AS n
+           row_number() OVER (PARTITION BY model, bin, class ORDER BY score DESC, image_order, det_rank) AS n
     FROM binned WHERE item_type = 'prediction' AND kind = 'image'
 ),
 npos AS (
@@ -104,8 +138,8 @@ SELECT
     metric_name AS metric,
     r.kind AS scope,
     r.bin,
-    CASE WHEN r.bin = 0 THEN NULL ELSE r.e[r.bin] END AS lower_edge,
-    CASE WHEN r.bin = len(r.e) THEN NULL ELSE r.e[r.bin + 1] END AS upper_edge,
+    CASE WHEN r.categorical OR r.bin = 0 THEN NULL ELSE r.e[r.bin] END AS lower_edge,
+    CASE WHEN r.categorical OR r.bin = len(r.e) THEN NULL ELSE r.e[r.bin + 1] END AS upper_edge,
     r.images,
     r.labels,
     r.found / nullif(r.labels, 0) AS recall,
@@ -116,7 +150,8 @@ SELECT
     CASE WHEN r.kind = 'image' THEN wilson_low(r.tp, r.tp + r.fp) END AS precision_low,
     CASE WHEN r.kind = 'image' THEN wilson_high(r.tp, r.tp + r.fp) END AS precision_high,
     CASE WHEN r.kind = 'image' THEN r.fp / nullif(r.images, 0) END AS fp_per_image,
-    a.ap
+    a.ap,
+    r.category
 FROM rates r
 LEFT JOIN bin_ap a USING (model, bin)
 ORDER BY r.model, r.bin

@@ -1,16 +1,46 @@
--- description: Which data property matters most to a model: for every image and label metric, its Pearson correlation and mutual information (bits, over quantile bins) with success — TP vs FN for labels (target 'recall'), TP vs FP for predictions on image metrics (target 'precision') — with the success rate in the metric's lowest and highest bin, ranked by mutual information per model and target.
+-- description: Which data property matters most to a model: for every image and label metric and every categorical column (image metadata such as camera or site, a label's annotator or class, an image's tags as 'tags'), its mutual information (bits, over quantile bins or categories) with success — TP vs FN for labels (target 'recall'), TP vs FP for predictions on image-level columns (target 'precision') — the Pearson correlation (numeric columns), and the success rate in the lowest and highest bin (for a categorical column: its worst and best category), ranked by mutual information per model and target. Non-ordinal columns (ids, paths, hashes such as phash, categorical columns of more than 50 values) are never ranked.
 -- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted
--- param: bins INTEGER = 10 -- quantile bins for the mutual information
+-- param: bins INTEGER = 10 -- quantile bins for the mutual information (numeric columns)
 -- needs: tables
 WITH image_values AS (
-    UNPIVOT (SELECT image_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('image_id', 'versions')) AS DOUBLE) FROM image_metrics)
+    -- hashes are not ordinal: a nearby value means nothing
+    UNPIVOT (SELECT image_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('image_id', 'versions') AND c NOT ILIKE '%hash%') AS DOUBLE)
+             FROM image_metrics)
     ON COLUMNS(* EXCLUDE image_id) INTO NAME metric VALUE value
 ),
 label_values AS (
-    UNPIVOT (SELECT label_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('label_id', 'versions')) AS DOUBLE) FROM label_metrics)
+    UNPIVOT (SELECT label_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('label_id', 'versions') AND c NOT ILIKE '%hash%') AS DOUBLE)
+             FROM label_metrics)
     ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE value
+),
+image_meta AS (
+    SELECT * FROM (
+        UNPIVOT (SELECT image_id, CAST(COLUMNS(lambda c: c NOT IN ('image_id', 'path', 'sha256', 'source_id')
+                                                 AND c NOT ILIKE '%hash%' AND c NOT ILIKE '%\_id' ESCAPE '\') AS VARCHAR)
+                 FROM images)
+        ON COLUMNS(* EXCLUDE image_id) INTO NAME metric VALUE category
+    ) WHERE metric NOT IN (SELECT DISTINCT metric FROM image_values)
+    UNION ALL
+    SELECT i.image_id, 'tags', coalesce(string_agg(DISTINCT t.tag, ', ' ORDER BY t.tag), '(none)')
+    FROM images i LEFT JOIN tags t ON t.item_type = 'image' AND t.item_id = i.image_id GROUP BY i.image_id
+),
+label_meta AS (
+    SELECT * FROM (
+        UNPIVOT (SELECT label_id, CAST(COLUMNS(lambda c: c NOT IN ('label_id', 'image_id', 'source_id', 'x', 'y', 'w', 'h',
+                                                                   'polygon', 'area')
+                                                 AND c NOT ILIKE '%hash%' AND c NOT ILIKE '%\_id' ESCAPE '\') AS VARCHAR)
+                 FROM labels)
+        ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE category
+    ) WHERE metric NOT IN (SELECT DISTINCT metric FROM label_values)
+),
+-- categorical columns of at most 50 values (more is an id or free text, not a slice to rank)
+image_categories AS (
+    SELECT * FROM image_meta WHERE metric IN (SELECT metric FROM image_meta GROUP BY metric HAVING count(DISTINCT category) <= 50)
+),
+label_categories AS (
+    SELECT * FROM label_meta WHERE metric IN (SELECT metric FROM label_meta GROUP BY metric HAVING count(DISTINCT category) <= 50)
 ),
 m AS (
     SELECT model, item_type, image_id, label_id,
@@ -32,9 +62,24 @@ obs AS (
     SELECT m.model, 'precision', 'image', v.metric, v.value, m.success
     FROM m JOIN image_values v ON v.image_id = m.image_id WHERE m.item_type = 'prediction'
 ),
+categorical_obs AS (
+    SELECT m.model, 'recall' AS target, 'image' AS scope, v.metric, v.category, m.success
+    FROM m JOIN image_categories v ON v.image_id = m.image_id WHERE m.item_type = 'label'
+    UNION ALL
+    SELECT m.model, 'recall', 'label', v.metric, v.category, m.success
+    FROM m JOIN label_categories v ON v.label_id = m.label_id WHERE m.item_type = 'label'
+    UNION ALL
+    SELECT m.model, 'precision', 'image', v.metric, v.category, m.success
+    FROM m JOIN image_categories v ON v.image_id = m.image_id WHERE m.item_type = 'prediction'
+),
 binned AS (
-    SELECT *, least(bins - 1, floor(percent_rank() OVER (PARTITION BY model, target, metric ORDER BY value) * bins)) AS bin
+    SELECT model, target, scope, metric, value, success, 'numeric' AS kind,
+           least(bins - 1, floor(percent_rank() OVER (PARTITION BY model, target, metric ORDER BY value) * bins)) AS bin
     FROM obs WHERE value IS NOT NULL AND isfinite(value)
+    UNION ALL
+    SELECT model, target, scope, metric, NULL, success, 'categorical',
+           dense_rank() OVER (PARTITION BY model, target, metric ORDER BY category) - 1
+    FROM categorical_obs
 ),
 cells AS (
     SELECT model, target, scope, metric, bin, success, count(*) AS n FROM binned GROUP BY ALL
@@ -52,13 +97,15 @@ information AS (
            count(DISTINCT bin) AS bins_used
     FROM joint GROUP BY model, target, scope, metric
 ),
+bin_rates AS (
+    SELECT model, target, metric, kind, bin, avg(CAST(success AS DOUBLE)) AS rate FROM binned GROUP BY ALL
+),
 ends AS (
-    SELECT model, target, metric,
-           avg(CAST(success AS DOUBLE)) FILTER (WHERE bin = lo) AS rate_lowest_bin,
-           avg(CAST(success AS DOUBLE)) FILTER (WHERE bin = hi) AS rate_highest_bin
-    FROM (SELECT *, min(bin) OVER w AS lo, max(bin) OVER w AS hi FROM binned
-          WINDOW w AS (PARTITION BY model, target, metric))
-    GROUP BY model, target, metric
+    -- numeric: the lowest and the highest bin; categorical: the worst and the best category
+    SELECT model, target, metric, any_value(kind) AS kind,
+           CASE WHEN any_value(kind) = 'numeric' THEN arg_min(rate, bin) ELSE min(rate) END AS rate_lowest_bin,
+           CASE WHEN any_value(kind) = 'numeric' THEN arg_max(rate, bin) ELSE max(rate) END AS rate_highest_bin
+    FROM bin_rates GROUP BY model, target, metric
 ),
 correlation AS (
     SELECT model, target, metric, count(*) AS n, corr(value, CAST(success AS DOUBLE)) AS correlation,
@@ -76,7 +123,8 @@ SELECT
     i.mutual_information,
     e.rate_lowest_bin,
     e.rate_highest_bin,
-    rank() OVER (PARTITION BY i.model, i.target ORDER BY i.mutual_information DESC) AS rank
+    rank() OVER (PARTITION BY i.model, i.target ORDER BY i.mutual_information DESC) AS rank,
+    e.kind
 FROM information i
 JOIN correlation c USING (model, target, metric)
 JOIN ends e USING (model, target, metric)

@@ -130,7 +130,7 @@ def _view_images(con: duckdb.DuckDBPyConnection, check: Check) -> list[int]:
 def _baseline_value(con, check: Check, baseline: str, model: str, image_ids, models: set[str], run_options) -> float | None:
     if baseline in models:
         base = figures(con, baseline, where=check.slice, image_ids=image_ids, iou_threshold=check.iou_threshold,
-                       min_score=check.min_score, **run_options)
+                       min_score=check.min_score, only=check.figure, **run_options)
         return base.values.get(check.figure, (None,))[0]
     stored = con.execute("SELECT value FROM check_runs WHERE run = ? AND check_name = ? AND model = ? "
                          "ORDER BY run_id DESC LIMIT 1", [baseline, check.name, model]).fetchall()
@@ -144,7 +144,7 @@ def _baseline_value(con, check: Check, baseline: str, model: str, image_ids, mod
 
 def _judge(check: Check, model: str, baseline: str | None, image_ids, con, models, run_options) -> dict:
     f = figures(con, model, where=check.slice, image_ids=image_ids, iou_threshold=check.iou_threshold,
-                min_score=check.min_score, **run_options)
+                min_score=check.min_score, only=check.figure, **run_options)
     out = {"check_name": check.name, "model": model, "figure": check.figure, "value": None, "low": None,
            "high": None, "baseline": None, "baseline_value": None, "bound": None,
            "images": f.images, "labels": f.labels, "predictions": f.predictions}

@@ -80,8 +80,12 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def figures(con: duckdb.DuckDBPyConnection, model: str, *, where: str | None = None,
             image_ids: list[int] | None = None, iou_threshold: float = 0.5, min_score: float = 0.0,
-            n_boot: int = 200, seed: int = 0) -> Figures:
-    """The figures of `model` on the rows where `where` holds (and, if given, on the images `image_ids`)."""
+            n_boot: int = 200, seed: int = 0, only: str | None = None) -> Figures:
+    """The figures of `model` on the rows where `where` holds (and, if given, on the images `image_ids`).
+
+    `only` names the one figure needed (the AP curves are the costly part: `recall` needs none,
+    `ap50` one threshold); the others are then left out of `values`.
+    """
     found = con.execute("SELECT task FROM evaluations WHERE model = ?", [model]).fetchall()
     if not found:
         raise QmdbError(f"model '{model}' has no stored matches: run `qmdb evaluate DB --model {model}` first")
@@ -96,30 +100,40 @@ def figures(con: duckdb.DuckDBPyConnection, model: str, *, where: str | None = N
 
     at = (t["threshold"] < 0) | (np.abs(t["threshold"] - iou_threshold) < 1e-9)
     pred, lab = t["item_type"] == "prediction", t["item_type"] == "label"
+    is_tp = t["outcome"] == "TP"
+    classes, cls = np.unique(t["class"].astype(str), return_inverse=True)
     counted = pred & at & (t["score"] >= min_score)
-    tp = per_image(counted & (t["outcome"] == "TP"))
-    fp = per_image(counted & (t["outcome"] == "FP"))
-    hit = per_image(lab & at & (t["outcome"] == "TP") & (t["score"] >= min_score))
+    tp = per_image(counted & is_tp)
+    fp = per_image(counted & ~is_tp)
+    hit = per_image(lab & at & is_tp & (t["score"] >= min_score))
     labels = per_image(lab & at)
     recall, precision = _ratio(hit, labels), _ratio(tp, tp + fp)
     values = {"recall": _figure(recall), "precision": _figure(precision),
               "f1": _figure(_ratio(2 * tp, 2 * tp + fp + (labels - hit)))}
     if task == "classification":
         values["accuracy"] = values["recall"]
-    else:
+    elif only is None or only in DETECTION_ONLY:
+        wanted = {"ap50": (0.5,), "ap75": (0.75,)}.get(only, tuple(np.round(IOU_THRESHOLDS, 2)))
         per_threshold = {}
-        for thr in np.round(IOU_THRESHOLDS, 2):
-            here = np.abs(t["threshold"] - thr) < 1e-9
+        for thr in wanted:
+            here = np.flatnonzero(np.abs(t["threshold"] - thr) < 1e-9)
+            # this threshold's predictions in COCO's order (class, score descending, image order, rank)
+            d_all = here[pred[here]]
+            d_all = d_all[np.lexsort((t["det_rank"][d_all], t["image_order"][d_all], -t["score"][d_all], cls[d_all]))]
+            g_all = here[lab[here]]
+            g_all = g_all[np.argsort(cls[g_all], kind="stable")]
+            d_bounds = np.searchsorted(cls[d_all], np.arange(len(classes) + 1))
+            g_bounds = np.searchsorted(cls[g_all], np.arange(len(classes) + 1))
             aps = []
-            for cls in np.unique(t["class"][lab & here]):
-                d = np.flatnonzero(pred & here & (t["class"] == cls))
-                d = d[np.lexsort((t["det_rank"][d], t["image_order"][d], -t["score"][d]))]  # COCO's order and ties
-                g = np.flatnonzero(lab & here & (t["class"] == cls))
-                aps.append(class_ap(codes[d], t["outcome"][d] == "TP", codes[g], weights))
+            for k in np.flatnonzero(np.diff(g_bounds) > 0):                  # classes with labels, as COCO
+                d, g = d_all[d_bounds[k]:d_bounds[k + 1]], g_all[g_bounds[k]:g_bounds[k + 1]]
+                aps.append(class_ap(codes[d], is_tp[d], codes[g], weights))
             with np.errstate(all="ignore"):
                 per_threshold[thr] = (np.nanmean(np.vstack(aps), axis=0) if aps
                                       else np.full(n_boot + 1, np.nan))
-        values["ap"] = _figure(np.mean(np.vstack(list(per_threshold.values())), axis=0))
-        values["ap50"] = _figure(per_threshold[0.5])
-        values["ap75"] = _figure(per_threshold[0.75])
+        if len(per_threshold) == len(IOU_THRESHOLDS):
+            values["ap"] = _figure(np.mean(np.vstack(list(per_threshold.values())), axis=0))
+        for name, thr in (("ap50", 0.5), ("ap75", 0.75)):
+            if thr in per_threshold:
+                values[name] = _figure(per_threshold[thr])
     return Figures(model, task, n, int(labels[0]), int((tp + fp)[0]), values)

@@ -33,15 +33,25 @@ def interpolated_ap(tp: np.ndarray, fp: np.ndarray, npos: np.ndarray) -> np.ndar
     """
     B, n = tp.shape
     out = np.full(B, np.nan)
-    for b in np.flatnonzero(npos > 0):
-        if n == 0:
-            out[b] = 0.0
-            continue
-        rc = tp[b] / npos[b]
-        pr = tp[b] / (fp[b] + tp[b] + np.spacing(1))
-        env = np.maximum.accumulate(pr[::-1])[::-1]
-        inds = np.searchsorted(rc, RECALL_THRESHOLDS, side="left")
-        out[b] = np.where(inds < n, env[np.minimum(inds, n - 1)], 0.0).mean()
+    rows = np.flatnonzero(npos > 0)
+    if n == 0:
+        out[rows] = 0.0
+        return out
+    if not rows.size:
+        return out
+    tp, fp, npos = tp[rows], fp[rows], npos[rows].astype(float)
+    rc = tp / npos[:, None]
+    pr = tp / (fp + tp + np.spacing(1))
+    env = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+    # searchsorted(rc[b], RECALL_THRESHOLDS, side="left") for every row at once, exactly: rc[b, j] < R[r]
+    # iff r >= m[b, j] = searchsorted(R, rc[b, j], side="right"), so inds[b, r] = #{j: m[b, j] <= r}.
+    b, R = len(rows), len(RECALL_THRESHOLDS)
+    m = np.searchsorted(RECALL_THRESHOLDS, rc, side="right")                  # [b, n] in 0 .. R
+    counts = np.bincount((np.arange(b)[:, None] * (R + 1) + m).ravel(), minlength=b * (R + 1)).reshape(b, R + 1)
+    inds = np.cumsum(counts[:, :R], axis=1)
+    ok = inds < n
+    picked = np.take_along_axis(env, np.minimum(inds, n - 1), axis=1)
+    out[rows] = np.where(ok, picked, 0.0).mean(axis=1)
     return out
 
 

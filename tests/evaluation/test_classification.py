@@ -76,3 +76,34 @@ def test_confusion_matrix_is_sklearns(project):
     for t, p, n in rows:
         got[int(t), int(p)] = n
     np.testing.assert_array_equal(got, expected)
+
+
+def test_calibration_equals_sklearn_calibration_curve(project):
+    from sklearn.calibration import calibration_curve
+
+    con, y, probs = project
+    qmdb.evaluate(con, "logreg", progress=False)
+    confidence, correct = probs.max(1), (probs.argmax(1) == y).astype(int)
+    for n_bins in (10, 7):
+        prob_true, prob_pred = calibration_curve(correct, confidence, n_bins=n_bins, strategy="uniform")
+        rows = con.sql("SELECT bin, n, accuracy, confidence, ece, accuracy_low, accuracy_high "
+                       "FROM eval_calibration('logreg', n_bins := ?)", params=[n_bins]).fetchall()
+        np.testing.assert_allclose([r[2] for r in rows], prob_true, rtol=0, atol=1e-12)
+        np.testing.assert_allclose([r[3] for r in rows], prob_pred, rtol=0, atol=1e-12)
+        assert sum(r[1] for r in rows) == len(y)
+        counts = np.array([r[1] for r in rows])
+        ece = float(np.sum(counts / len(y) * np.abs(prob_true - prob_pred)))
+        assert all(abs(r[4] - ece) < 1e-12 for r in rows)
+        assert all(lo - 1e-12 <= acc <= hi + 1e-12 for _, _, acc, _, _, lo, hi in rows)
+
+
+def test_top_k_accuracy_equals_sklearn(project):
+    from sklearn.metrics import top_k_accuracy_score
+
+    con, y, probs = project
+    qmdb.evaluate(con, "logreg", progress=False)
+    rows = con.sql("SELECT k, accuracy FROM eval_topk('logreg', max_k := 4)").fetchall()
+    assert [k for k, _ in rows] == [1, 2, 3, 4]
+    for k, accuracy in rows:
+        assert accuracy == pytest.approx(top_k_accuracy_score(y, probs, k=k, labels=np.arange(10)), abs=1e-12)
+    assert rows[0][1] == pytest.approx(accuracy_score(y, probs.argmax(1)), abs=1e-12)

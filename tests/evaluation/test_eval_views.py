@@ -109,3 +109,39 @@ def test_by_metric_unknown_metric_is_a_clear_error(evaluated):
     con, _ = evaluated
     with pytest.raises(duckdb.Error, match="no values for metric 'nope'"):
         con.sql("SELECT * FROM eval_by_metric(metric_name := 'nope')").fetchall()
+
+
+def test_any_column_is_a_slice(evaluated):
+    """Categorical columns (image metadata, a label's annotator, tags) bin one value each, and agree with slice()."""
+    con, _ = evaluated
+    con.execute("ALTER TABLE images ADD COLUMN IF NOT EXISTS camera VARCHAR")
+    con.execute("UPDATE images SET camera = CASE WHEN image_id % 2 = 0 THEN 'even' ELSE 'odd' END")
+    con.execute("ALTER TABLE labels ADD COLUMN IF NOT EXISTS annotator VARCHAR")
+    con.execute("UPDATE labels SET annotator = CASE WHEN label_id % 3 = 0 THEN 'ann-a' ELSE 'ann-b' END")
+    con.execute("INSERT INTO tags (item_type, item_id, tag) SELECT 'image', image_id, 'hard' FROM images "
+                "ORDER BY image_id LIMIT 20")
+    rows = con.sql("SELECT category, images, labels, recall, precision, ap, lower_edge FROM eval_by_metric("
+                   "metric_name := 'camera', model_name := 'det-model') ORDER BY bin").fetchall()
+    assert [r[0] for r in rows] == ["even", "odd"] and all(r[6] is None for r in rows)
+    part = qmdb.evaluate.slice(con, "camera = 'even'", model_name="det-model").fetchall()
+    cols = qmdb.evaluate.slice(con, "camera = 'even'", model_name="det-model").columns
+    even = dict(zip(cols, part[0]))
+    assert rows[0][1:4] == (even["images"], even["labels"], pytest.approx(even["recall"]))
+    assert rows[0][5] == pytest.approx(even["ap"], abs=1e-12)
+    by_annotator = con.sql("SELECT category, labels, precision FROM eval_by_metric("
+                           "metric_name := 'annotator', model_name := 'det-model') ORDER BY bin").fetchall()
+    assert [(c, p) for c, _, p in by_annotator] == [("ann-a", None), ("ann-b", None)]   # label-level: recall only
+    tags = dict(con.sql("SELECT category, images FROM eval_by_metric(metric_name := 'tags', "
+                        "model_name := 'det-model')").fetchall())
+    assert set(tags) == {"(none)", "hard"} and tags["hard"] <= 20
+    ranked = con.sql("SELECT metric, kind FROM eval_metric_importance(model_name := 'det-model')").fetchall()
+    assert ("camera", "categorical") in ranked and ("annotator", "categorical") in ranked
+    assert ("brightness", "numeric") in ranked
+
+
+def test_non_ordinal_columns_are_never_ranked(evaluated):
+    con, _ = evaluated
+    con.execute("UPDATE image_metrics SET phash = hash(image_id)")     # a hash: numeric, but not ordinal
+    metrics = {m for (m,) in con.sql("SELECT metric FROM eval_metric_importance()").fetchall()}
+    assert "brightness" in metrics
+    assert not metrics & {"phash", "image_id", "label_id", "path", "sha256", "source_id"}
