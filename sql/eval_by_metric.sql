@@ -3,7 +3,7 @@
 -- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted in recall and precision (AP uses every score)
--- param: bins INTEGER = 4 -- number of quantile bins when no edges are given (numeric columns)
+-- param: bins INTEGER = 4 -- number of quantile bins when no edges are given (numeric columns), 1 to 1000
 -- param: edges DOUBLE[] = NULL -- bin edges, e.g. [0.2, 0.5]; NULL cuts at quantiles (numeric columns)
 -- needs: tables
 WITH image_values AS (
@@ -66,8 +66,10 @@ r AS (
       AND NOT m.ignored
 ),
 cuts AS (
-    SELECT coalesce(edges, (
-        SELECT quantile_cont(value, list_transform(range(1, bins), lambda i: i / bins))
+    SELECT CASE WHEN NOT bins BETWEEN 1 AND 1000
+                THEN error('eval_by_metric: bins must be between 1 and 1000, not ' || bins) END AS refused,
+           coalesce(edges, (
+        SELECT quantile_cont(value, list_transform(range(1, least(greatest(bins, 1), 1000)), lambda i: i / bins))
         FROM (SELECT DISTINCT CASE WHEN kind = 'image' THEN image_id END AS image_id, value FROM r
               WHERE value IS NOT NULL AND (kind = 'image' OR item_type = 'label'))
     )) AS e
@@ -77,7 +79,7 @@ binned AS (
                      ELSE CAST(len(list_filter(c.e, lambda x: x <= r.value)) AS INTEGER) END AS bin,
            CASE WHEN NOT r.categorical THEN c.e END AS e
     FROM r CROSS JOIN cuts c
-    WHERE (r.value IS NOT NULL OR r.category IS NOT NULL) AND (r.kind = 'image' OR r.item_type = 'label')
+    WHERE c.refused IS NULL AND (r.value IS NOT NULL OR r.category IS NOT NULL) AND (r.kind = 'image' OR r.item_type = 'label')
 ),
 rates AS (
     SELECT

@@ -145,3 +145,17 @@ def test_non_ordinal_columns_are_never_ranked(evaluated):
     metrics = {m for (m,) in con.sql("SELECT metric FROM eval_metric_importance()").fetchall()}
     assert "brightness" in metrics
     assert not metrics & {"phash", "image_id", "label_id", "path", "sha256", "source_id"}
+
+
+def test_eval_by_metric_bounds_bins_inside_sql(demo_db):
+    """The bound is in the view itself, so plain DuckDB and the server get it alike, before any list is built."""
+    import duckdb
+
+    con = qmdb.connect(demo_db, read_only=True)
+    try:
+        for bins in (0, 1001, 2_000_000_000):
+            with pytest.raises(duckdb.InvalidInputException, match="bins must be between 1 and 1000"):
+                con.execute(f"SELECT * FROM eval_by_metric(metric_name := 'brightness', bins := {bins})").fetchall()
+        assert con.execute("SELECT count(*) FROM eval_by_metric(metric_name := 'brightness', bins := 1000)").fetchone()[0]
+    finally:
+        con.close()
