@@ -59,8 +59,8 @@ FROM read_csv($digits, types = {'true_class': 'VARCHAR', 'noise': 'VARCHAR'}) t
 JOIN images i ON i.dataset = $digits_name AND i.path = t.path
 JOIN labels l ON l.image_id = i.image_id
 WHERE l.label_id NOT IN (SELECT label_id FROM label_truth);
-INSERT INTO label_truth (label_id, true_class, noise)
-SELECT l.label_id, t.true_class, t.fault
+INSERT INTO label_truth (label_id, true_class, noise, true_x, true_y, true_w, true_h)
+SELECT l.label_id, t.true_class, t.fault, t.x, t.y, t.w, t.h
 FROM read_csv($scenes, types = {'true_class': 'VARCHAR', 'class': 'VARCHAR', 'fault': 'VARCHAR'}) t
 JOIN images i ON i.dataset = $scenes_name AND i.path = t.file
 JOIN labels l ON l.image_id = i.image_id AND l.source_id = CAST(t.ann_id AS VARCHAR)
