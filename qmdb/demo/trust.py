@@ -122,9 +122,7 @@ CHECKS: tuple[Check, ...] = (
 
 def view_quality(con: duckdb.DuckDBPyConnection, check: Check) -> dict:
     """One view at its defaults against the truth: rows, real, precision, found, faults, recall, top-10 precision."""
-    rows = con.sql(f"SELECT * FROM {check.view}({check.arguments})").arrow()
-    if hasattr(rows, "read_all"):
-        rows = rows.read_all()
+    rows = con.sql(f"SELECT * FROM {check.view}({check.arguments})").to_arrow_table()
     rows = rows.append_column("position", pa.array(range(rows.num_rows), pa.int64()))
     cursor = con.cursor()
     try:
@@ -173,7 +171,7 @@ def _fmt(value) -> str:
 
 def show(con: duckdb.DuckDBPyConnection, say=print) -> None:
     """Print the detector's recall and calibration, then every checked view's quality."""
-    say(f"\nHow far to trust it: measured against the demo's truth (label_truth, label_truth_missing)")
+    say("\nHow far to trust it: measured against the demo's truth (label_truth, label_truth_missing)")
     say(f"\n-- detector '{detector.MODEL}': recall at IoU 0.5 by time of day")
     say(f"{'time_of_day':<12} {'objects':>8} {'recall':>7} {'recall@score≥0.5':>17}")
     for row in detector_recall(con):
