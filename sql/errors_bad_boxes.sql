@@ -1,18 +1,29 @@
--- description: Badly placed boxes: labels whose best same-class confident prediction overlaps them, but below good_iou (between min_iou and good_iou), worst overlap first, with the predicted box as the suggested fix.
+-- description: Badly placed boxes: labels whose best same-class confident prediction overlaps them, but below good_iou (between min_iou and good_iou), and is not the detection of another label; most likely faults first (fault_score: the prediction's confidence × how far it is from the box), with the predicted box as the suggested fix.
 -- param: model_name VARCHAR = NULL -- detector whose predictions to read; NULL reads each model on its own
 -- param: min_score DOUBLE = 0.5 -- the same-class prediction must be at least this confident
 -- param: good_iou DOUBLE = 0.75 -- a box whose best same-class prediction reaches this IoU is well placed
--- param: min_iou DOUBLE = 0.2 -- below this overlap the prediction is about another object, not this box
+-- param: min_iou DOUBLE = 0.1 -- below this overlap the prediction is about another object, not this box (errors_missing_labels' max_iou: every confident prediction is one view's or the other's)
+-- param: other_label_iou DOUBLE = 0.5 -- a prediction overlapping another label this much is that label's detection, not this one's fix
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
 WITH pairs AS (
-    SELECT p.model, l.label_id, p.prediction_id, p.score, p.x, p.y, p.w, p.h,
+    SELECT p.model, l.label_id, l.image_id, p.prediction_id, p.score, p.x, p.y, p.w, p.h,
            greatest(0, least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
            * greatest(0, least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
            p.w * p.h + l.w * l.h AS area_sum
     FROM labels l
     JOIN predictions p ON p.image_id = l.image_id AND p.class = l.class AND p.w IS NOT NULL
     WHERE l.w IS NOT NULL AND p.score >= min_score AND (model_name IS NULL OR p.model = model_name)
+),
+claimed AS (    -- predictions that are the detection of some other label of their image
+    SELECT DISTINCT q.label_id, q.prediction_id
+    FROM pairs q
+    JOIN labels o ON o.image_id = q.image_id AND o.label_id <> q.label_id AND o.w IS NOT NULL
+    WHERE greatest(0, least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x))
+          * greatest(0, least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y))
+          >= other_label_iou * (q.w * q.h + o.w * o.h
+             - greatest(0, least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x))
+             * greatest(0, least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y)))
 ),
 best AS (
     SELECT model, label_id,
@@ -21,7 +32,8 @@ best AS (
            arg_max([x, y, w, h], inter / (area_sum - inter)) AS suggested_box,
            arg_max(score, inter / (area_sum - inter)) AS prediction_score
     FROM pairs
-    WHERE inter > 0
+    WHERE inter > 0 AND NOT EXISTS (SELECT 1 FROM claimed c WHERE c.label_id = pairs.label_id
+                                                              AND c.prediction_id = pairs.prediction_id)
     GROUP BY model, label_id
 )
 SELECT
@@ -35,6 +47,7 @@ SELECT
     b.suggested_box,
     b.iou,
     1 - b.iou AS score,
+    b.prediction_score * (1 - b.iou) AS fault_score,
     b.prediction_id,
     b.prediction_score,
     l.annotator,
@@ -45,4 +58,4 @@ JOIN images i ON i.image_id = l.image_id
 WHERE b.iou >= min_iou AND b.iou < good_iou
   AND NOT (hide_reviewed AND EXISTS (
       SELECT 1 FROM select_reviewed r WHERE r.item_type = 'label' AND r.item_id = l.label_id))
-ORDER BY b.model, b.iou, l.label_id
+ORDER BY b.model, fault_score DESC, l.label_id

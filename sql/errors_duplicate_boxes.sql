@@ -1,5 +1,5 @@
--- description: Duplicate boxes: pairs of labels of the same class in one image overlapping at IoU of at least dup_iou; each row names the later label as the duplicate of the earlier one.
--- param: dup_iou DOUBLE = 0.8 -- two same-class boxes overlapping this much are the same object
+-- description: Duplicate boxes: pairs of labels of the same class in one image overlapping at IoU of at least dup_iou (two such boxes would both match one object); each row names the later label as the duplicate of the earlier one.
+-- param: dup_iou DOUBLE = 0.5 -- two same-class boxes overlapping this much are the same object (real duplicates, boxes copied a pixel off, overlap at 0.70-0.91 in the demo on two seeds; different objects rarely reach 0.5)
 -- param: hide_reviewed BOOLEAN = true -- hide duplicates with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
 WITH pairs AS (

@@ -59,8 +59,8 @@ FROM read_csv($digits, types = {'true_class': 'VARCHAR', 'noise': 'VARCHAR'}) t
 JOIN images i ON i.dataset = $digits_name AND i.path = t.path
 JOIN labels l ON l.image_id = i.image_id
 WHERE l.label_id NOT IN (SELECT label_id FROM label_truth);
-INSERT INTO label_truth (label_id, true_class, noise)
-SELECT l.label_id, t.true_class, t.fault
+INSERT INTO label_truth (label_id, true_class, noise, true_x, true_y, true_w, true_h)
+SELECT l.label_id, t.true_class, t.fault, t.x, t.y, t.w, t.h
 FROM read_csv($scenes, types = {'true_class': 'VARCHAR', 'class': 'VARCHAR', 'fault': 'VARCHAR'}) t
 JOIN images i ON i.dataset = $scenes_name AND i.path = t.file
 JOIN labels l ON l.image_id = i.image_id AND l.source_id = CAST(t.ann_id AS VARCHAR)
@@ -127,17 +127,19 @@ def remove(db_path: Path) -> None:
 
 
 def build(db_path: str | Path = "demo.duckdb", data_dir: str | Path | None = None, *, fresh: bool = False,
-          post_import: bool = True, say=print) -> Path:
+          post_import: bool = True, seed: int = spec.SEED, say=print) -> Path:
     """Build the demo project at `db_path` from the (cached) demo data; returns its path.
 
     `data_dir` defaults to `demo_data/` beside the database. An existing database is
-    completed, not rebuilt (pass `fresh=True` to start over).
+    completed, not rebuilt (pass `fresh=True` to start over). Another `seed` makes another
+    scene set (other digits' flips and faults, other scenes, another detector run) in its own
+    data folder: what the demo's figures are checked on besides the default seed.
     """
     db_path = Path(db_path)
     data = Path(data_dir) if data_dir is not None else db_path.parent / "demo_data"
     say(f"demo data: {data}")
-    data, cached = generate(data)
-    say(f"  {'reused from cache' if cached else 'generated'} (generator v{spec.VERSION}, seed {spec.SEED})")
+    data, cached = generate(data, seed=seed)
+    say(f"  {'reused from cache' if cached else 'generated'} (generator v{spec.VERSION}, seed {seed})")
     if fresh:
         remove(db_path)
     con = connect(db_path)

@@ -8,6 +8,9 @@ import numpy as np
 
 LEVELS = 3                   # image pyramid levels searched: full, half and quarter resolution
 WINDOW = 15                  # side of the neighbourhood whose mean is the local background
+THRESHOLDS = (1.5, 2.5, 4.0, 7.0)   # ink thresholds, in units of the level's robust noise estimate
+FLOOR = 4.0                  # gray levels: no threshold below this (a dark scene's digits are faint)
+SMOOTHING = 0.8              # sigma of the Gaussian that tames pixel noise before thresholding
 FEATURE_SIZE = 12            # candidates are resampled to FEATURE_SIZE² pixels
 
 
@@ -36,19 +39,21 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _components(gray: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
-    """Character-shaped components of one pyramid level, in full-resolution pixels."""
-    diff = gray - cv2.blur(gray, (WINDOW, WINDOW))
-    threshold = max(15.0, 1.5 * 1.4826 * float(np.median(np.abs(diff[::3, ::3]))))
+    """Character-shaped components of one pyramid level at every threshold, in full-resolution pixels."""
+    smooth = cv2.GaussianBlur(gray, (0, 0), SMOOTHING)
+    diff = smooth - cv2.blur(smooth, (WINDOW, WINDOW))
+    noise = 1.4826 * float(np.median(np.abs(diff[::3, ::3])))
     boxes, polarity = [], []
-    for sign in (1, -1):
-        mask = ((sign * diff) > threshold).astype(np.uint8)
-        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-        _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        x, y, w, h, area = stats[1:].T
-        shaped = ((h >= 8) & (h <= 0.5 * gray.shape[0] * scale) & (w >= 2) & (w <= 1.3 * h) & (w >= 0.12 * h)
-                  & (area >= 12) & (area <= 0.85 * w * h))
-        boxes.append(np.stack([x, y, w, h], 1)[shaped] * scale)
-        polarity.append(np.full(int(shaped.sum()), sign))
+    for threshold in np.maximum(FLOOR, np.array(THRESHOLDS) * noise):
+        for sign in (1, -1):
+            mask = ((sign * diff) > threshold).astype(np.uint8)
+            mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+            _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            x, y, w, h, area = stats[1:].T
+            shaped = ((h >= 8) & (h <= 0.5 * gray.shape[0] * scale) & (w >= 2) & (w <= 1.3 * h) & (w >= 0.12 * h)
+                      & (area >= 12) & (area <= 0.85 * w * h))
+            boxes.append(np.stack([x, y, w, h], 1)[shaped] * scale)
+            polarity.append(np.full(int(shaped.sum()), sign))
     return np.concatenate(boxes), np.concatenate(polarity)
 
 
@@ -56,8 +61,9 @@ def propose(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Candidate boxes (n, 4: x, y, w, h) and their ink polarity (+1 brighter, -1 darker than around).
 
     At each level of an image pyramid, pixels that differ from their neighbourhood's
-    mean by more than a noise-scaled threshold form connected components; components
-    shaped like a character are kept, and near-identical boxes across levels merged.
+    mean by more than each of a few noise-scaled thresholds form connected components (a
+    faint digit appears at the low thresholds, one touching texture separates at the high
+    ones); components shaped like a character are kept, and near-identical boxes merged.
     """
     level = gray.astype(np.float32)
     found = []

@@ -1,5 +1,6 @@
 """What `qmdb demo` prints after a build: what is in the database, a few example queries
-with their results, and the commands to try next."""
+with their results, how far its models and label-error views can be trusted (`trust`), and the
+commands to try next."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import classifier, detector
+from . import classifier, detector, trust
 
 OVERVIEW: tuple[tuple[str, str], ...] = (
     ("Datasets (the dataset_summary view)", "SELECT * FROM dataset_summary"),
@@ -63,6 +64,7 @@ def show(con: duckdb.DuckDBPyConnection, db_path: Path, elapsed: float) -> None:
             con.sql(sql).show(max_width=160)
         except duckdb.CatalogException as error:
             print(f"(not available yet: {str(error).splitlines()[0]}; run `qmdb demo` without --no-post)")
+    trust.show(con)
     print("\nTry next:")
     for command in NEXT:
         print("  " + command.format(db=db_path))

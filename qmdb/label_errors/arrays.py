@@ -27,7 +27,8 @@ LABEL_TRUTH = """
 CREATE TABLE IF NOT EXISTS label_truth (
     label_id BIGINT PRIMARY KEY,
     true_class VARCHAR NOT NULL,
-    noise VARCHAR
+    noise VARCHAR,
+    true_x DOUBLE, true_y DOUBLE, true_w DOUBLE, true_h DOUBLE   -- the true box (NULL for image-level labels)
 )"""
 
 
