@@ -134,6 +134,18 @@ CORE = migrations("core")(
             created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
         );
         """,
+        # Masks and keypoints: COCO compressed RLE {size: [h, w], counts}, flat [x, y, v, ...] keypoints,
+        # the categories' keypoint names and skeleton; a prediction's area as COCO's loadRes computes it.
+        """
+        ALTER TABLE labels ADD COLUMN IF NOT EXISTS mask STRUCT(size INTEGER[], counts VARCHAR);
+        ALTER TABLE labels ADD COLUMN IF NOT EXISTS keypoints DOUBLE[];
+        ALTER TABLE labels ADD COLUMN IF NOT EXISTS num_keypoints INTEGER;
+        ALTER TABLE predictions ADD COLUMN IF NOT EXISTS mask STRUCT(size INTEGER[], counts VARCHAR);
+        ALTER TABLE predictions ADD COLUMN IF NOT EXISTS keypoints DOUBLE[];
+        ALTER TABLE predictions ADD COLUMN IF NOT EXISTS area DOUBLE;
+        ALTER TABLE classes ADD COLUMN IF NOT EXISTS keypoints VARCHAR[];
+        ALTER TABLE classes ADD COLUMN IF NOT EXISTS skeleton INTEGER[][];
+        """,
     ]
 )
 
