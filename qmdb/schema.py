@@ -145,6 +145,18 @@ CORE = migrations("core")(
         ALTER TABLE predictions ADD COLUMN IF NOT EXISTS area DOUBLE;
         ALTER TABLE classes ADD COLUMN IF NOT EXISTS keypoints VARCHAR[];
         ALTER TABLE classes ADD COLUMN IF NOT EXISTS skeleton INTEGER[][];
+        CREATE TABLE IF NOT EXISTS mask_metrics (
+            label_id BIGINT PRIMARY KEY,
+            mask_hash VARCHAR NOT NULL,
+            versions MAP(VARCHAR, INTEGER) NOT NULL,
+            mask_area DOUBLE,
+            mask_fill DOUBLE,
+            mask_outside_box DOUBLE,
+            mask_parts INTEGER,
+            mask_holes INTEGER,
+            mask_vertices INTEGER,
+            mask_circularity DOUBLE
+        );
         """,
     ]
 )
