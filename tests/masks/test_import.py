@@ -1,6 +1,8 @@
 import json
 import shutil
 
+import cv2
+
 import numpy as np
 import pytest
 from pycocotools import mask as mask_api
@@ -171,3 +173,34 @@ def test_yolo_segmentation_labels_and_predictions(con, segm_files, tmp_path):
     (folder / "labels" / "img_0.txt").write_text("0 0.1 0.1 0.2 0.1 0.2 0.2 0.3\n")
     with pytest.raises(qmdb.InputError, match=r"img_0.txt: line 1: a polygon needs x y pairs"):
         import_dataset(con, "yolo", folder, name="y")
+
+
+def test_yolo_segments_export_round_trips_polygons_and_traces_masks(con, segm_files, tmp_path):
+    _import(con, segm_files)
+    out = tmp_path / "yolo-out"
+    report = qmdb.export_yolo(con, out, query="SELECT image_id FROM images", images="copy", segments=True)
+    assert report.labels == con.sql("SELECT count(*) FROM labels").fetchall()[0][0]
+    import_dataset(con, "yolo", out, name="back")
+    pairs = con.sql("""
+        WITH a AS (SELECT l.*, ia.path, row_number() OVER (PARTITION BY l.image_id ORDER BY l.source_id::INT) AS line
+                   FROM labels l JOIN images ia USING (image_id) WHERE ia.dataset = 'instances')
+        SELECT a.polygon, a.mask, b.polygon, b.mask FROM a
+        JOIN images ib ON ib.dataset = 'back' AND ib.path = 'images/' || a.path
+        JOIN labels b ON b.image_id = ib.image_id AND b.class = a.class AND b.source_id = CAST(a.line AS VARCHAR)
+        """).fetchall()
+    assert len(pairs) == con.sql("SELECT count(*) FROM labels WHERE image_id IN "
+                                 "(SELECT image_id FROM images WHERE dataset = 'instances')").fetchall()[0][0]
+    traced = 0
+    for poly_a, mask_a, poly_b, mask_b in pairs:
+        if poly_a is not None and len(poly_a) == 1:
+            np.testing.assert_allclose(poly_b[0], poly_a[0], rtol=0, atol=1e-6)
+            np.testing.assert_array_equal(_mask(mask_b), _mask(mask_a))
+        elif poly_a is None:                                      # an RLE mask, traced as its outer contour
+            a, b = _mask(mask_a), _mask(mask_b)
+            filled = np.zeros(a.shape, np.uint8)                   # a YOLO segment has no holes
+            contours, _ = cv2.findContours(a, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            cv2.drawContours(filled, contours, -1, 1, -1)
+            # the contour runs through boundary pixel centres: small shapes lose part of their rim
+            assert (a & b).sum() / a.sum() > 0.8 and (filled & b).sum() / (filled | b).sum() > 0.8
+            traced += 1
+    assert traced > 0
