@@ -134,8 +134,14 @@ CORE = migrations("core")(
             created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
         );
         """,
-        # Masks and keypoints: COCO compressed RLE {size: [h, w], counts}, flat [x, y, v, ...] keypoints,
-        # the categories' keypoint names and skeleton; a prediction's area as COCO's loadRes computes it.
+    ]
+)
+
+# Masks and keypoints: COCO compressed RLE {size: [h, w], counts}, flat [x, y, v, ...] keypoints, the
+# categories' keypoint names and skeleton, a prediction's area as COCO's loadRes computes it, and the
+# materialized mask metrics. Registered after "core", whose tables it extends.
+MASKS = migrations("masks")(
+    [
         """
         ALTER TABLE labels ADD COLUMN IF NOT EXISTS mask STRUCT(size INTEGER[], counts VARCHAR);
         ALTER TABLE labels ADD COLUMN IF NOT EXISTS keypoints DOUBLE[];
