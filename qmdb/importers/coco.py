@@ -65,20 +65,6 @@ def categories(file: Path, items: list[dict]) -> pa.Table:
                      "skeleton": pa.array(skeleton, pa.list_(pa.list_(pa.int32())))})
 
 
-def _polygons(file: Path, segs: list, name: str = "annotations") -> pa.Array:
-    polys = [s if isinstance(s, list) else None for s in segs]
-    try:
-        return pa.array(polys, type=pa.list_(pa.list_(pa.float64())))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        for i, s in enumerate(polys):
-            try:
-                pa.array([s], type=pa.list_(pa.list_(pa.float64())))
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                raise InputError(file, f"{name}[{i}].segmentation",
-                                 "expected a list of polygons [[x1, y1, x2, y2, ...], ...] or an RLE object") from None
-        raise
-
-
 def default_root(file: Path, data: dict) -> Path:
     """Where `file_name`s start when no root is given: `info.root` (written by qmdb's COCO export)
     when it names an existing folder, else the JSON file's folder."""
