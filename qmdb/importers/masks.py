@@ -73,7 +73,8 @@ def _check_polygon(file: object, field: str, segm: list) -> None:
         if len(ring) % 2:
             raise InputError(file, f"{field}[{j}]", f"a polygon needs x, y pairs: got an odd number ({len(ring)}) of coordinates")
         if len(ring) < 6:
-            raise InputError(file, f"{field}[{j}]", f"a polygon needs at least 3 points, got {len(ring) // 2}")
+            raise InputError(file, f"{field}[{j}]", f"a polygon needs at least 3 points, got {len(ring) // 2} "
+                             "(pycocotools cannot rasterize it)")
 
 
 def _check_rle(file: object, field: str, segm: dict, height: float, width: float) -> None:
@@ -112,7 +113,10 @@ def encode(file: object, name: str, segs: list, heights, widths, key: str = "seg
             if np.isnan(heights[i]) or np.isnan(widths[i]) or not has_mask_api():
                 continue
             api = api or mask_api()
-            rle = api.merge(api.frPyObjects(segm, int(heights[i]), int(widths[i])))
+            try:  # exactly annToRLE
+                rle = api.merge(api.frPyObjects(segm, int(heights[i]), int(widths[i])))
+            except Exception as error:
+                raise InputError(file, field, f"pycocotools cannot rasterize this polygon: {error}") from None
         elif isinstance(segm, dict):
             _check_rle(file, field, segm, heights[i], widths[i])
             api = api or mask_api()
