@@ -137,6 +137,36 @@ CORE = migrations("core")(
     ]
 )
 
+# Masks and keypoints: COCO compressed RLE {size: [h, w], counts}, flat [x, y, v, ...] keypoints, the
+# categories' keypoint names and skeleton, a prediction's area as COCO's loadRes computes it, and the
+# materialized mask metrics. Registered after "core", whose tables it extends.
+MASKS = migrations("masks")(
+    [
+        """
+        ALTER TABLE labels ADD COLUMN IF NOT EXISTS mask STRUCT(size INTEGER[], counts VARCHAR);
+        ALTER TABLE labels ADD COLUMN IF NOT EXISTS keypoints DOUBLE[];
+        ALTER TABLE labels ADD COLUMN IF NOT EXISTS num_keypoints INTEGER;
+        ALTER TABLE predictions ADD COLUMN IF NOT EXISTS mask STRUCT(size INTEGER[], counts VARCHAR);
+        ALTER TABLE predictions ADD COLUMN IF NOT EXISTS keypoints DOUBLE[];
+        ALTER TABLE predictions ADD COLUMN IF NOT EXISTS area DOUBLE;
+        ALTER TABLE classes ADD COLUMN IF NOT EXISTS keypoints VARCHAR[];
+        ALTER TABLE classes ADD COLUMN IF NOT EXISTS skeleton INTEGER[][];
+        CREATE TABLE IF NOT EXISTS mask_metrics (
+            label_id BIGINT PRIMARY KEY,
+            mask_hash VARCHAR NOT NULL,
+            versions MAP(VARCHAR, INTEGER) NOT NULL,
+            mask_area DOUBLE,
+            mask_fill DOUBLE,
+            mask_outside_box DOUBLE,
+            mask_parts INTEGER,
+            mask_holes INTEGER,
+            mask_vertices INTEGER,
+            mask_circularity DOUBLE
+        );
+        """,
+    ]
+)
+
 
 def _load_components() -> None:
     from . import plugins

@@ -34,15 +34,17 @@ def export_coco(con: duckdb.DuckDBPyConnection, out: str | Path, *, query: str |
 
 
 def export_yolo(con: duckdb.DuckDBPyConnection, out: str | Path, *, query: str | None = None,
-                view: str | None = None, params: dict | None = None, images: str = "symlink") -> ExportReport:
+                view: str | None = None, params: dict | None = None, images: str = "symlink",
+                segments: bool = False) -> ExportReport:
     """Write the selected images and labels as a YOLO folder `out` (data.yaml, labels/, images/).
 
-    `images` is "symlink" (default), "copy" or "none" (label files and data.yaml only).
+    `images` is "symlink" (default), "copy" or "none" (label files and data.yaml only); `segments`
+    writes polygons and masks as YOLO segmentation lines (see `qmdb.export.yolo`).
     """
     sql, values = selection.query_of(con, query, view, params)
     try:
         selection.select(con, sql, values)
-        return yolo.write(con, Path(out), images)
+        return yolo.write(con, Path(out), images, segments)
     finally:
         selection.drop(con)
 

@@ -7,7 +7,10 @@ dataset root, recorded as `info.root` (the COCO importer's default root, so
 the file re-imports as is), or an absolute path when the selection spans
 datasets with different roots. Metadata columns (and `annotator`) come back
 as image / annotation fields where they have a value: a NULL is left out, not
-written as `null`. Image-level labels (no box) are not written.
+written as `null`. Image-level labels (no box) are not written. `segmentation`
+is the polygon rings where the label has them, else its mask as COCO compressed
+RLE (`{"size": [h, w], "counts": "..."}`, pixel-exact); `keypoints`,
+`num_keypoints` and the categories' `keypoints` / `skeleton` are written where set.
 """
 
 from __future__ import annotations
@@ -51,8 +54,10 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, query: str) -> ExportReport
     image_object = _object("'id', out_id, 'file_name', out_name, 'width', width, 'height', height", image_extra, "")
     label_object = _object("'id', lab.out_id, 'image_id', img.out_id, 'category_id', c.id, "
                            "'bbox', [lab.x, lab.y, lab.w, lab.h], 'area', lab.area, "
-                           "'iscrowd', CAST(lab.iscrowd AS INTEGER), 'segmentation', COALESCE(lab.polygon, [])",
-                           ["annotator", *label_extra], "lab.")
+                           "'iscrowd', CAST(lab.iscrowd AS INTEGER), 'segmentation', "
+                           "COALESCE(to_json(lab.polygon), to_json(lab.mask), to_json([]))",
+                           ["keypoints", "num_keypoints", "annotator", *label_extra], "lab.")
+    category_object = _object("'id', c.id, 'name', c.class, 'supercategory', c.supercategory", ["keypoints", "skeleton"], "k.")
     document = con.execute(f"""
         WITH img AS (SELECT i.*, {image_id} AS out_id, {file_name} AS out_name
                      FROM _qmdb_export_images i JOIN datasets d ON d.name = i.dataset),
@@ -62,8 +67,9 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, query: str) -> ExportReport
             'images', (SELECT COALESCE(to_json(list({image_object} ORDER BY out_id)), '[]') FROM img),
             'annotations', (SELECT COALESCE(to_json(list({label_object} ORDER BY lab.out_id)), '[]')
                        FROM lab JOIN img ON img.image_id = lab.image_id JOIN _qmdb_export_categories c ON c.class = lab.class),
-            'categories', (SELECT COALESCE(to_json(list(json_object('id', id, 'name', class,
-                       'supercategory', supercategory) ORDER BY id)), '[]') FROM _qmdb_export_categories)
+            'categories', (SELECT COALESCE(to_json(list({category_object} ORDER BY c.id)), '[]')
+                       FROM _qmdb_export_categories c LEFT JOIN (SELECT class, any_value(keypoints) AS keypoints,
+                       any_value(skeleton) AS skeleton FROM _qmdb_export_classes GROUP BY class) k ON k.class = c.class)
         )""", [query, roots[0] if len(roots) == 1 else None]).fetchall()[0][0]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")

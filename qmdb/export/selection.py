@@ -48,7 +48,7 @@ def select(con: duckdb.DuckDBPyConnection, query: str, values: list) -> dict[str
                     values if table == order[0] else [])
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _qmdb_export_classes AS "
-        "SELECT c.dataset, c.class_id, c.class, c.supercategory FROM classes c "
+        "SELECT c.dataset, c.class_id, c.class, c.supercategory, c.keypoints, c.skeleton FROM classes c "
         "WHERE c.dataset IN (SELECT DISTINCT dataset FROM _qmdb_export_images)")
     return {t: con.execute(f"SELECT count(*) FROM _qmdb_export_{t}").fetchall()[0][0] for t in ("images", "labels")}
 

@@ -1,12 +1,16 @@
-"""COCO instances JSON: images, categories, annotations (boxes, polygons, iscrowd, annotator).
+"""COCO instances and keypoints JSON: images, categories, annotations (boxes, masks, keypoints, iscrowd, annotator).
 
 `file_name` is relative to `root` (default: the folder `info.root` names, as
 qmdb's COCO export records it, when that folder exists; else the JSON file's
 folder). Image
 fields other than id/file_name/width/height and annotation fields other than
-the COCO ones become metadata columns of `images` / `labels`. RLE masks
-(`segmentation` as an object) are not stored: the label keeps its box and
-`polygon` is NULL.
+the COCO ones become metadata columns of `images` / `labels`. A
+`segmentation` (polygons, RLE, crowd RLE) is stored as the COCO compressed RLE
+`mask` (polygons also as `polygon` rings; see `qmdb.importers.masks`); `bbox`
+and `area` may then be absent, and are COCO's `toBbox` / `area` of the mask.
+`keypoints` must have 3 numbers per keypoint its category names
+(`categories[].keypoints`, stored with `skeleton` in `classes`);
+`num_keypoints` defaults to the count of v > 0.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from ..errors import InputError
 from . import fields as f
 from .extras import extra_fields
 from .files import probe_images, read_json, sizes_or_none
+from .masks import encode, keypoints
 from .store import DatasetBatch
 
 IMAGE_FIELDS = {"id", "file_name", "width", "height"}
 IMAGE_IGNORED = frozenset({"license", "coco_url", "flickr_url"})
-ANNOTATION_FIELDS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "annotator"}
+ANNOTATION_FIELDS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "annotator",
+                     "keypoints", "num_keypoints"}
 
 
 def _section(file: Path, data: dict, key: str, required: bool = True) -> list[dict]:
@@ -43,21 +49,20 @@ def categories(file: Path, items: list[dict]) -> pa.Table:
     names = f.strings(file, "categories", "name", f.values(items, file, "categories", "name"), required=True)
     f.unique(file, "categories", "name", np.asarray(names.to_pylist(), dtype=object))
     supers = f.strings(file, "categories", "supercategory", f.values(items, file, "categories", "supercategory", required=False))
-    return pa.table({"class_id": pa.array(ids, pa.int32()), "class": names, "supercategory": supers})
-
-
-def _polygons(file: Path, segs: list, name: str = "annotations") -> pa.Array:
-    polys = [s if isinstance(s, list) else None for s in segs]
-    try:
-        return pa.array(polys, type=pa.list_(pa.list_(pa.float64())))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        for i, s in enumerate(polys):
-            try:
-                pa.array([s], type=pa.list_(pa.list_(pa.float64())))
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                raise InputError(file, f"{name}[{i}].segmentation",
-                                 "expected a list of polygons [[x1, y1, x2, y2, ...], ...] or an RLE object") from None
-        raise
+    points = f.values(items, file, "categories", "keypoints", required=False)
+    for i, names_i in enumerate(points):
+        if names_i is not None and not (isinstance(names_i, list) and all(isinstance(v, str) for v in names_i)):
+            raise InputError(file, f"categories[{i}].keypoints", "expected a list of keypoint names")
+    skeleton = f.values(items, file, "categories", "skeleton", required=False)
+    for i, edges in enumerate(skeleton):
+        ok = edges is None or (isinstance(edges, list) and all(
+            isinstance(e, list) and len(e) == 2 and all(isinstance(v, int) and 1 <= v <= len(points[i] or []) for v in e)
+            for e in edges))
+        if not ok:
+            raise InputError(file, f"categories[{i}].skeleton", "expected [[a, b], ...] pairs of 1-based keypoint indices")
+    return pa.table({"class_id": pa.array(ids, pa.int32()), "class": names, "supercategory": supers,
+                     "keypoints": pa.array(points, pa.list_(pa.string())),
+                     "skeleton": pa.array(skeleton, pa.list_(pa.list_(pa.int32())))})
 
 
 def default_root(file: Path, data: dict) -> Path:
@@ -93,14 +98,18 @@ def read(source: str | Path, *, name: str | None = None, root: str | Path | None
     ann_cat = f.ints(file, "annotations", "category_id", f.values(anns, file, "annotations", "category_id"))
     cat_ids = cats["class_id"].to_numpy().astype(np.int64)
     f.members(file, "annotations", "category_id", ann_cat, cat_ids, "category id")
-    box = f.boxes(file, "annotations", "bbox", f.values(anns, file, "annotations", "bbox"))
+    segs = f.values(anns, file, "annotations", "segmentation", required=False)
+    given_box = f.values(anns, file, "annotations", "bbox", required=False)
+    for i, (b, sg) in enumerate(zip(given_box, segs)):
+        if b is None and sg in (None, []):
+            raise InputError(file, f"annotations[{i}].bbox", "required field is missing (no segmentation either)")
+    box = f.boxes(file, "annotations", "bbox", given_box)
     area = f.numbers(file, "annotations", "area", f.values(anns, file, "annotations", "area", required=False))
     crowd = f.numbers(file, "annotations", "iscrowd", f.values(anns, file, "annotations", "iscrowd", required=False))
     bad_crowd = ~np.isnan(crowd) & ~np.isin(crowd, [0, 1])
     if bad_crowd.any():
         i = int(np.argmax(bad_crowd))
         raise InputError(file, f"annotations[{i}].iscrowd", f"expected 0 or 1, got {anns[i]['iscrowd']!r}")
-    polygon = _polygons(file, f.values(anns, file, "annotations", "segmentation", required=False))
     annotator = f.strings(file, "annotations", "annotator", f.values(anns, file, "annotations", "annotator", required=False))
 
     root = Path(root) if root is not None else default_root(file, data)
@@ -120,10 +129,21 @@ def read(source: str | Path, *, name: str | None = None, root: str | Path | None
     row = order[np.searchsorted(image_ids[order], ann_image)]  # image index of each annotation
     width = np.where(np.isnan(header_w), declared_w, header_w)[row]
     height = np.where(np.isnan(header_h), declared_h, header_h)[row]
+    masks = encode(file, "annotations", segs, height, width)
+    box = np.where(np.isnan(box), masks.box, box)
+    area = np.where(np.isnan(area), masks.area, area)
     f.check_inside(box, width, height, lambda i: (file, f"annotations[{i}].bbox"))
 
     cat_order = np.argsort(cat_ids)
     cat_row = cat_order[np.searchsorted(cat_ids[cat_order], ann_cat)]
+    declared = cats["keypoints"].to_pylist()
+    expected = np.array([-1 if declared[r] is None else len(declared[r]) for r in cat_row], dtype=np.int64)
+    points, visible = keypoints(file, "annotations", f.values(anns, file, "annotations", "keypoints", required=False),
+                                expected)
+    num_points = f.numbers(file, "annotations", "num_keypoints",
+                           f.values(anns, file, "annotations", "num_keypoints", required=False))
+    num_points = np.where(np.isnan(num_points), np.where(points.is_null().to_numpy(zero_copy_only=False), np.nan, visible),
+                          num_points)
     images = pa.table({
         "path": paths,
         "split": pa.array([split] * len(imgs), pa.string()),
@@ -135,7 +155,10 @@ def read(source: str | Path, *, name: str | None = None, root: str | Path | None
         "path": paths.take(pa.array(row, pa.int64())),
         "class": cats["class"].take(pa.array(cat_row, pa.int64())),
         "x": box[:, 0], "y": box[:, 1], "w": box[:, 2], "h": box[:, 3],
-        "polygon": polygon,
+        "polygon": masks.polygon,
+        "mask": masks.mask_array(),
+        "keypoints": points,
+        "num_keypoints": pa.array(num_points, from_pandas=True).cast(pa.int32()),
         "area": pa.array(area, from_pandas=True),
         "iscrowd": pa.array(crowd == 1),
         "annotator": annotator,

@@ -23,7 +23,7 @@ from ..errors import InputError
 CORE_COLUMNS = {
     "images": {"image_id", "dataset", "path", "split", "width", "height", "file_size", "sha256", "status", "source_id"},
     "labels": {"label_id", "image_id", "class", "x", "y", "w", "h", "polygon", "area", "iscrowd", "annotator",
-               "source_id"},
+               "source_id", "mask", "keypoints", "num_keypoints"},
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ \-.]*$")
 

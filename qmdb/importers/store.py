@@ -21,13 +21,17 @@ from ..schema import add_columns
 from ..transaction import registered, transaction
 from .extras import sql_types
 from .files import relative_paths
+from .masks import MASK_TYPE
 from .report import ImportReport
 
 LABEL_TYPES = {
     "path": pa.string(), "class": pa.string(), "x": pa.float64(), "y": pa.float64(), "w": pa.float64(),
     "h": pa.float64(), "polygon": pa.list_(pa.list_(pa.float64())), "area": pa.float64(), "iscrowd": pa.bool_(),
     "annotator": pa.string(), "source_id": pa.string(),
+    "mask": MASK_TYPE, "keypoints": pa.list_(pa.float64()), "num_keypoints": pa.int32(),
 }
+CLASS_TYPES = {"class_id": pa.int32(), "class": pa.string(), "supercategory": pa.string(),
+               "keypoints": pa.list_(pa.string()), "skeleton": pa.list_(pa.list_(pa.int32()))}
 IMAGE_TYPES = {"path": pa.string(), "split": pa.string(), "source_id": pa.string()}
 
 
@@ -110,14 +114,16 @@ def _write(con: duckdb.DuckDBPyConnection, batch: DatasetBatch) -> ImportReport:
         image_cols = ["path", "split", "source_id", "width", "height", "file_size", "sha256", "status"]
         img = pa.table({**{c: images[c] for c in image_cols}, **batch.image_extras})
         lab = conform(labels, LABEL_TYPES, batch.label_extras)
-        with registered(con, _qmdb_images=img, _qmdb_labels=lab, _qmdb_classes=batch.classes):
+        with registered(con, _qmdb_images=img, _qmdb_labels=lab, _qmdb_classes=conform(batch.classes, CLASS_TYPES, {})):
             columns = ["dataset", *img.column_names]
             select = "SELECT $name, " + ", ".join(f'"{c}"' for c in img.column_names) + " FROM _qmdb_images"
             con.execute(_upsert_sql("images", columns, select, ("dataset", "path"), keep=("split",)), {"name": batch.name})
             con.execute(
-                "INSERT INTO classes (dataset, class_id, class, supercategory) SELECT $name, class_id, class, supercategory "
-                "FROM _qmdb_classes ON CONFLICT (dataset, class) DO UPDATE SET class_id = excluded.class_id, "
-                "supercategory = COALESCE(excluded.supercategory, classes.supercategory)", {"name": batch.name})
+                "INSERT INTO classes (dataset, class_id, class, supercategory, keypoints, skeleton) SELECT $name, class_id, "
+                "class, supercategory, keypoints, skeleton FROM _qmdb_classes ON CONFLICT (dataset, class) DO UPDATE SET "
+                "class_id = excluded.class_id, supercategory = COALESCE(excluded.supercategory, classes.supercategory), "
+                "keypoints = COALESCE(excluded.keypoints, classes.keypoints), "
+                "skeleton = COALESCE(excluded.skeleton, classes.skeleton)", {"name": batch.name})
             label_cols = [c for c in lab.column_names if c != "path"]
             select = ("SELECT i.image_id, " + ", ".join(
                 "COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"

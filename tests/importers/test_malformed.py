@@ -27,7 +27,8 @@ def _delete(obj, key):
 
 
 CASES = {
-    "missing field": (_edit(lambda d: _delete(d["annotations"][3], "bbox")), "train.json: annotations[3].bbox: required field is missing"),
+    "missing field": (_edit(lambda d: (_delete(d["annotations"][3], "bbox"), _delete(d["annotations"][3], "segmentation"))),
+                      "train.json: annotations[3].bbox: required field is missing"),
     "missing section": (_edit(lambda d: _delete(d, "images")), "train.json: images: required field is missing"),
     "wrong type": (_edit(lambda d: d["annotations"][2].update(bbox="12 13 4 4")),
                    "train.json: annotations[2].bbox: expected a list of 4 numbers, got string '12 13 4 4'"),

@@ -15,12 +15,14 @@ import pyarrow as pa
 
 from ...errors import InputError
 from ..report import ImportReport
+from ..masks import MASK_TYPE
 from ..store import conform, registered, transaction
 
 PREDICTION_TYPES = {
     "key": pa.string(), "class": pa.string(), "score": pa.float64(), "x": pa.float64(), "y": pa.float64(),
     "w": pa.float64(), "h": pa.float64(), "polygon": pa.list_(pa.list_(pa.float64())),
     "probs": pa.map_(pa.string(), pa.float64()), "source_id": pa.string(),
+    "mask": MASK_TYPE, "keypoints": pa.list_(pa.float64()), "area": pa.float64(),
 }
 KEYS = {"source_id": "i.source_id", "path": "i.path", "image_id": "CAST(i.image_id AS VARCHAR)"}
 

@@ -1,4 +1,5 @@
-"""YOLO predictions: a folder of txt files, one line `class cx cy w h confidence` per box.
+"""YOLO predictions: a folder of txt files, one line `class cx cy w h confidence` per box
+(or `class x1 y1 x2 y2 ... confidence` per polygon, as Ultralytics' segmentation models save them).
 
 A txt file belongs to the dataset image with the same path (`labels/…` for
 `images/…`, suffix `.txt`) or, failing that, the same file stem. The class
@@ -16,7 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from ...errors import InputError
-from ..yolo import class_names, label_file, read_label_files, to_pixels
+from ..masks import encode
+from ..yolo import class_names, label_file, polygon_pixels, read_label_files, to_pixels
 from .coco import class_map
 from .store import PredictionBatch, dataset_exists
 
@@ -50,7 +52,8 @@ def read(con: duckdb.DuckDBPyConnection, source: str | Path, *, model: str, data
     unmatched = next((name for name, o in zip(files, owners) if o is None), None)
     if unmatched is not None:
         raise InputError(folder / unmatched, None, f"no image of dataset '{dataset}' matches this file")
-    values, lines, owner = read_label_files(folder, files, 6, "class cx cy w h confidence")
+    polygons: list = []
+    values, lines, owner = read_label_files(folder, files, 6, "class cx cy w h confidence", polygons)
     has_names = any((folder / n).exists() for n in ("data.yaml", "dataset.yaml", "classes.txt"))
     index = values[:, 0].astype(np.int64)
     ids, names = class_map(con, dataset)
@@ -73,10 +76,14 @@ def read(con: duckdb.DuckDBPyConnection, source: str | Path, *, model: str, data
         i = int(np.argmax((score < 0) | (score > 1)))
         raise InputError(folder / files[owner[i]], f"line {lines[i]}", f"confidence {score[i]:g} is not in [0, 1]")
     box = to_pixels(values[:, 1:5], wh[:, 0], wh[:, 1])
+    rings, ring_box = polygon_pixels(polygons, wh[:, 0], wh[:, 1])
+    box = np.where(np.isnan(values[:, 1:2]), ring_box, box)
+    masks = encode(folder, "lines", rings, wh[:, 1], wh[:, 0], key="polygon")
     rows = pa.table({
         "key": pa.array(image_ids.astype(str), pa.string()),
         "class": names.take(pa.array(np.searchsorted(ids, index))),
         "score": score, "x": box[:, 0], "y": box[:, 1], "w": box[:, 2], "h": box[:, 3],
+        "polygon": masks.polygon, "mask": masks.mask_array(), "area": box[:, 2] * box[:, 3],
         "source_id": pa.array(lines.astype(str), pa.string()),
     })
     return PredictionBatch(model, dataset, "detection", str(folder.resolve()), "yolo", "image_id", rows,
