@@ -17,6 +17,7 @@ import duckdb
 
 PROVIDERS: tuple[str, ...] = (
     "qmdb.udfs.functions",
+    "qmdb.udfs.mask_registry",
     "qmdb.selection.functions",
     "qmdb.embeddings.functions",
 )

@@ -2,6 +2,7 @@
 
 import argparse
 
+from ..errors import QmdbError
 from .. import plugins
 from ..database import project
 from ..export.yolo import IMAGE_MODES
@@ -20,6 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=list(plugins.formats("qmdb_export_formats")), required=True)
     parser.add_argument("--output", "-o", required=True, help="coco: the JSON file; yolo: the folder")
     parser.add_argument("--images", choices=IMAGE_MODES, default="symlink", help="yolo: link, copy or skip image files")
+    parser.add_argument("--segments", action="store_true",
+                        help="yolo: write segmentation polygons (a mask-only label as its outer contour), not boxes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
     with project(args.database) as con:
         if args.format == "yolo":
             options["images"] = args.images
+            options["segments"] = args.segments
+        elif args.segments:
+            raise QmdbError("--segments is an option of --format yolo (COCO exports carry masks always)")
         report = plugins.formats("qmdb_export_formats")[args.format](con, args.output, **options)
     print(report)
     return 0

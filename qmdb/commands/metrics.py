@@ -35,10 +35,22 @@ def run(args: argparse.Namespace) -> int:
     con = connect(args.database, create=bool(args.manifest))  # a manifest registers images: it may start a project
     try:
         report = _compute(con, args)
+        masks = _mask_metrics(con, args)
     finally:
         close(con)
     print(report)
+    if masks is not None:
+        print(f"mask metrics: {masks} labels computed")
     return 0
+
+
+def _mask_metrics(con, args: argparse.Namespace) -> int | None:
+    """`mask_metrics` for the labels that carry a mask (None: no label has one)."""
+    if not con.execute("SELECT count(*) FROM labels WHERE mask IS NOT NULL").fetchone()[0]:
+        return None
+    from ..udfs.mask_registry import compute_mask_metrics
+
+    return compute_mask_metrics(con, force=args.force)
 
 
 def _compute(con, args: argparse.Namespace):
