@@ -25,7 +25,7 @@ chroma), a quarter of the pixels to visit.
 >>> image = Image(np.full((4, 6, 3), 255, np.uint8))
 >>> image.width, image.height, round(image.gray_mean, 1)
 (6, 4, 255.0)
->>> Image(np.zeros((270, 480, 3), np.uint8), size=(1920, 1080)).scale
+>>> Image(np.zeros((540, 960, 3), np.uint8), size=(3840, 2160)).scale
 4.0
 """
 
@@ -43,7 +43,7 @@ from ..images import decode as decode_pixels
 __all__ = ["ANALYSIS_SIDE", "FLAGS", "REDUCED", "DecodeError", "Image", "check_bytes", "decode", "file_size",
            "jpeg_size", "read"]
 
-ANALYSIS_SIDE = 512
+ANALYSIS_SIDE = 1024  # blur σ ≥ 1 px must still show: see the README's blur-at-analysis-scale curve
 
 
 class Image:
