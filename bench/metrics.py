@@ -264,6 +264,52 @@ def compare(folder: Path, label: str, args, skip: set) -> None:
     print()
 
 
+def camera_tile(photo: np.ndarray, width: int = 1920, height: int = 1080) -> np.ndarray:
+    """A sharp camera-size image: the photo mirror-tiled (no interpolation), cropped to width × height."""
+    while photo.shape[0] < height or photo.shape[1] < width:
+        photo = np.concatenate([np.concatenate([photo, photo[:, ::-1]], 1),
+                                np.concatenate([photo[::-1], photo[::-1, ::-1]], 1)], 0)
+    return np.ascontiguousarray(photo[:height, :width])
+
+
+def blur_curve(sigmas=(0, 0.5, 1, 1.5, 2, 3)) -> None:
+    """The defocus curve: the 17 photographs of the independent set (all but Hubble's) as sharp 1920×1080
+    JPEGs, Gaussian-blurred by σ, measured at full scale (qmdb's analysis scale for 1080p since
+    ANALYSIS_SIDE = 1024) and at 1/2 scale (what a file of 2,048 px or more gets, and what 1080p got
+    with ANALYSIS_SIDE = 512): median blurriness and Laplacian variance, the AUC of blurriness
+    between blurred and sharp, the share is_blurry flags, and the log-Pearson correlation of
+    sharpness with the full-scale Laplacian variance."""
+    from qmdb.udfs import registry
+    from qmdb.udfs.image.is_blurry import THRESHOLD
+    from qmdb.udfs.pixels import decode
+
+    sharp, blur = registry.get("image", "sharpness").function, registry.get("image", "blurriness").function
+    photos = [p for n, p in zip(INDEPENDENT, independent_sources()) if n != "hubble_deep_field"]
+    values = np.zeros((len(photos), len(sigmas), 2, 2))  # photo, σ, scale (full, 1/2), (sharpness, blurriness)
+    for k, photo in enumerate(photos):
+        tile = camera_tile(photo)
+        for i, sigma in enumerate(sigmas):
+            blurred = cv2.GaussianBlur(tile, (0, 0), sigma) if sigma else tile
+            data = cv2.imencode(".jpg", blurred, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].ravel()
+            for j, side in enumerate((0, 512)):
+                image = decode(data, side)
+                values[k, i, j] = sharp(image), blur(image)
+    print(f"{len(photos)} photographs as sharp 1920×1080 JPEGs (q90), Gaussian defocus σ px at full size\n")
+    print("| scale | measure | " + " | ".join(f"σ = {s}" for s in sigmas) + " |")
+    print("|---|---|" + "---|" * len(sigmas))
+    for j, scale in enumerate(("full (1080p now)", "1/2 (≥ 2,048 px; 1080p before)")):
+        b = values[:, :, j, 1]
+        lines = {"median blurriness": [f"{np.median(b[:, i]):.3f}" for i in range(len(sigmas))],
+                 "median sharpness": [f"{np.median(values[:, i, j, 0]):,.1f}" for i in range(len(sigmas))],
+                 "AUC blurred vs sharp": [""] + [f"{np.mean(b[:, i][:, None] > b[:, 0][None]):.2f}"
+                                                 for i in range(1, len(sigmas))],
+                 f"is_blurry (≥ {THRESHOLD})": [f"{np.mean(b[:, i] >= THRESHOLD):.0%}" for i in range(len(sigmas))]}
+        for name, cells in lines.items():
+            print(f"| {scale} | {name} | " + " | ".join(cells) + " |")
+    half = np.corrcoef(np.log(values[:, :, 1, 0]).ravel(), np.log(values[:, :, 0, 0]).ravel())[0, 1]
+    print(f"\nlog-Pearson of sharpness at 1/2 scale with full-scale Laplacian variance, all σ: {half:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=600, help="JPEGs of the bench/ set")
@@ -272,7 +318,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--memory-images", type=int, default=0, help="also measure peak memory at M and 10×M images")
     parser.add_argument("--skip", default="", help="comma-separated: decode,qmdb,cleanvision")
+    parser.add_argument("--blur", action="store_true", help="print only the defocus curve of blurriness")
     args = parser.parse_args()
+    if args.blur:
+        return blur_curve()
     skip = set(args.skip.split(","))
     print(f"camera sizes {', '.join(f'{w}×{h}' for w, h in SIZES)}\n")
     if args.images:
