@@ -57,6 +57,14 @@ class Image:
         self.width, self.height = size if size is not None else (self.pixel_width, self.pixel_height)
         self._data = data
 
+    def memo(self, key: str, compute):
+        """`compute()` once per image under `key`: for a metric that another one reads (is_blurry reads
+        blurriness), so that the pair costs one computation."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
     @property
     def scale(self) -> float:
         """File pixels per analysed pixel along the longest side (1.0 at full resolution)."""
