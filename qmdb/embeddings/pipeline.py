@@ -83,18 +83,19 @@ class EmbedReport:
         return text
 
 
-def _read(row: dict, shortest: int | None) -> tuple[np.ndarray | None, str | None]:
-    """One row's image as RGB, (None, why) when unreadable; DCT-scaled to `shortest` when the row
-    needs only the image's own vector (a box crop reads the file's pixels)."""
+def read_row(row: dict, shortest: int | None, file: str | None = None) -> tuple[np.ndarray | None, str | None]:
+    """One `WORK_SQL` row's image (from `file`, default the row's) as RGB, (None, why) when unreadable;
+    DCT-scaled to `shortest` (the model's `input_size`) when the row needs only the image's own
+    vector (a box crop reads the file's pixels). The Ray engine decodes with it too."""
     try:
-        return images.read_rgb(row["file"], None if row["boxes"] else shortest), None
+        return images.read_rgb(file or row["file"], None if row["boxes"] else shortest), None
     except images.DecodeError as error:
         return None, str(error)
 
 
 def _prepare_row(row: dict, embedder: Embedder) -> tuple[list, list, list]:
     """Decode one row and return its items, their prepared pixels and its error rows (a thread's work)."""
-    items, pixels, errors = items_to_embed([row], [_read(row, embedder.input_size)], embedder.name)
+    items, pixels, errors = items_to_embed([row], [read_row(row, embedder.input_size)], embedder.name)
     return items, [embedder.prepare(p) for p in pixels], errors
 
 
