@@ -23,12 +23,14 @@ it to image ids.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import cv2
 import duckdb
 import numpy as np
+import PIL.Image
 
 from .uris import UnreadableError, location, read_bytes
 
@@ -68,6 +70,74 @@ def decode(data: bytes | np.ndarray, scale: int = 1) -> np.ndarray:
     return bgr
 
 
+_STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}
+_NOT_FRAMES = {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC share the SOFn range without being frames
+
+
+def jpeg_size(view: memoryview) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header (SOFn), walking the marker segments before it."""
+    i, n = 2, len(view)
+    while i + 9 <= n:
+        if view[i] != 0xFF:
+            return None
+        marker = view[i + 1]
+        if marker == 0xFF or marker in _STANDALONE:
+            i += 1 if marker == 0xFF else 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in _NOT_FRAMES:
+            height, width = (view[i + 5] << 8) | view[i + 6], (view[i + 7] << 8) | view[i + 8]
+            return (width, height) if width and height else None
+        if marker == 0xDA:
+            return None
+        i += 2 + ((view[i + 2] << 8) | view[i + 3])
+    return None
+
+
+def file_size(buffer: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from the file's header (JPEG and PNG read here, other formats by Pillow), or None
+    where it cannot be read."""
+    view = memoryview(buffer).cast("B")
+    if view[:3] == b"\xff\xd8\xff":
+        return jpeg_size(view)
+    if view[:8] == b"\x89PNG\r\n\x1a\n" and view[12:16] == b"IHDR" and len(view) >= 24:
+        return int.from_bytes(view[16:20], "big"), int.from_bytes(view[20:24], "big")
+    try:
+        with PIL.Image.open(io.BytesIO(buffer)) as header:
+            return header.size
+    except Exception:  # noqa: BLE001 - any header Pillow cannot parse: decode at full size instead
+        return None
+
+
+def shrink_for(size: tuple[int, int], shortest: int) -> int:
+    """The largest DCT scale denominator (1, 2, 4 or 8) that keeps both sides of an image of this
+    (width, height) at or above `shortest` pixels.
+
+    >>> shrink_for((1920, 1080), 64), shrink_for((1920, 1080), 224), shrink_for((100, 60), 64)
+    (8, 4, 1)
+    """
+    return max([1] + [s for s in REDUCED if min(size) // s >= shortest])
+
+
+def decode_at_least(data: bytes | np.ndarray, shortest: int | None) -> np.ndarray:
+    """File bytes as BGR like `decode`, a JPEG DCT-scaled (libjpeg decodes 1/2, 1/4 or 1/8 of the
+    size for a fraction of the work) as far as both sides stay at or above `shortest` pixels.
+
+    Only JPEGs are reduced: other formats would be decoded in full and resized, with no gain.
+    None or 0 decodes at full size; so does a file whose header size disagrees with its pixels."""
+    if not shortest:
+        return decode(data)
+    check_bytes(data)
+    buffer = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+    view = memoryview(buffer).cast("B")
+    size = jpeg_size(view) if view[:3] == b"\xff\xd8\xff" else None
+    scale = shrink_for(size, shortest) if size else 1
+    if scale > 1:
+        bgr = decode(buffer, scale)
+        if abs(bgr.shape[1] * scale - size[0]) < scale and abs(bgr.shape[0] * scale - size[1]) < scale:
+            return bgr
+    return decode(buffer)
+
+
 def read_bytes_or_fail(file: str | Path) -> np.ndarray:
     """`read_bytes`, its failure as a `DecodeError`."""
     try:
@@ -81,9 +151,10 @@ def read_bgr(file: str | Path) -> np.ndarray:
     return decode(read_bytes_or_fail(file))
 
 
-def read_rgb(file: str | Path) -> np.ndarray:
-    """`read_bgr` as RGB."""
-    return cv2.cvtColor(read_bgr(file), cv2.COLOR_BGR2RGB)
+def read_rgb(file: str | Path, shortest: int | None = None) -> np.ndarray:
+    """`read_bgr` as RGB; with `shortest`, a JPEG decoded as small as keeps both sides at or above
+    that many pixels (`decode_at_least`)."""
+    return cv2.cvtColor(decode_at_least(read_bytes_or_fail(file), shortest), cv2.COLOR_BGR2RGB)
 
 
 def box_region(shape: tuple[int, ...], x: float, y: float, w: float, h: float,

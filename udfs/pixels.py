@@ -25,26 +25,25 @@ chroma), a quarter of the pixels to visit.
 >>> image = Image(np.full((4, 6, 3), 255, np.uint8))
 >>> image.width, image.height, round(image.gray_mean, 1)
 (6, 4, 255.0)
->>> Image(np.zeros((270, 480, 3), np.uint8), size=(1920, 1080)).scale
+>>> Image(np.zeros((540, 960, 3), np.uint8), size=(3840, 2160)).scale
 4.0
 """
 
 from __future__ import annotations
 
-import io
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
-import PIL.Image
 
-from ..images import FLAGS, REDUCED, DecodeError, check_bytes, read_bytes_or_fail
+from ..images import FLAGS, REDUCED, DecodeError, check_bytes, file_size, jpeg_size, read_bytes_or_fail
 from ..images import decode as decode_pixels
 
-__all__ = ["ANALYSIS_SIDE", "FLAGS", "REDUCED", "DecodeError", "Image", "check_bytes", "decode", "read"]
+__all__ = ["ANALYSIS_SIDE", "FLAGS", "REDUCED", "DecodeError", "Image", "check_bytes", "decode", "file_size",
+           "jpeg_size", "read"]
 
-ANALYSIS_SIDE = 512
+ANALYSIS_SIDE = 1024  # blur σ ≥ 1 px must still show: see the README's blur-at-analysis-scale curve
 
 
 class Image:
@@ -57,6 +56,14 @@ class Image:
         self.pixel_height, self.pixel_width = bgr.shape[:2]
         self.width, self.height = size if size is not None else (self.pixel_width, self.pixel_height)
         self._data = data
+
+    def memo(self, key: str, compute):
+        """`compute()` once per image under `key`: for a metric that another one reads (is_blurry reads
+        blurriness), so that the pair costs one computation."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     @property
     def scale(self) -> float:
@@ -179,44 +186,6 @@ def reduction(width: int, height: int, side: int | None = None) -> int:
     side = ANALYSIS_SIDE if side is None else side
     longest = max(width, height)
     return max([1] + [s for s in REDUCED if side and longest // s >= side])
-
-
-_STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}
-_NOT_FRAMES = {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC share the SOFn range without being frames
-
-
-def jpeg_size(view: memoryview) -> tuple[int, int] | None:
-    """(width, height) from a JPEG's frame header (SOFn), walking the marker segments before it."""
-    i, n = 2, len(view)
-    while i + 9 <= n:
-        if view[i] != 0xFF:
-            return None
-        marker = view[i + 1]
-        if marker == 0xFF or marker in _STANDALONE:
-            i += 1 if marker == 0xFF else 2
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in _NOT_FRAMES:
-            height, width = (view[i + 5] << 8) | view[i + 6], (view[i + 7] << 8) | view[i + 8]
-            return (width, height) if width and height else None
-        if marker == 0xDA:
-            return None
-        i += 2 + ((view[i + 2] << 8) | view[i + 3])
-    return None
-
-
-def file_size(buffer: np.ndarray) -> tuple[int, int] | None:
-    """(width, height) from the file's header (JPEG and PNG read here, other formats by Pillow), or None
-    where it cannot be read."""
-    view = memoryview(buffer).cast("B")
-    if view[:3] == b"\xff\xd8\xff":
-        return jpeg_size(view)
-    if view[:8] == b"\x89PNG\r\n\x1a\n" and view[12:16] == b"IHDR" and len(view) >= 24:
-        return int.from_bytes(view[16:20], "big"), int.from_bytes(view[20:24], "big")
-    try:
-        with PIL.Image.open(io.BytesIO(buffer)) as header:
-            return header.size
-    except Exception:  # noqa: BLE001 - any header Pillow cannot parse: decode at full size instead
-        return None
 
 
 def decode(data: bytes | np.ndarray, side: int | None = None) -> Image:

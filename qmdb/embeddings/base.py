@@ -13,6 +13,14 @@ class Embedder(ABC):
     Subclasses set `name` (the value stored in `embeddings.model`), `kind`
     (`builtin`, `open_clip`) and `dim`, and implement `embed_images`.
     Vectors are unit length, so cosine distance is `1 - dot product`.
+
+    Two optional declarations let the pipeline decode less and hold less:
+    `input_size`, the fewest pixels along each side of an image the model
+    reads (its input resolution: 64 for the built-in descriptor, 224 for a
+    CLIP ViT-B), so a JPEG is decoded DCT-scaled to 1/2, 1/4 or 1/8 while both
+    sides stay at or above it (None: full size); and `prepare`, run on each
+    decoded image (or box crop) in the decoding threads, so that what waits for
+    `embed_images` is the model's input rather than the decoded photo.
     """
 
     name: str
@@ -22,6 +30,13 @@ class Embedder(ABC):
     weights: str | None = None
     weights_sha256: str | None = None
     batch_size: int = 64
+    input_size: int | None = None
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """One decoded RGB image or crop as `embed_images` will take it (default: unchanged). Runs in
+        the decoding threads; `embed_images` must give the same vectors for a prepared image as for
+        the decoded one."""
+        return image
 
     @abstractmethod
     def embed_images(self, images: list[np.ndarray]) -> np.ndarray:

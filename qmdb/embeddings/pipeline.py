@@ -2,9 +2,12 @@
 
 One pass over the images that still lack something for this model: each image
 is decoded once (OpenCV, in a thread pool that reads the next chunk while the
-current one is embedded), its own vector and those of its boxes (labels and
+current one is embedded; a JPEG DCT-scaled down to the model's `input_size`
+when only the image's own vector is needed), prepared for the model in the same
+threads (`Embedder.prepare`), its own vector and those of its boxes (labels and
 predictions with `--labels`) are computed in batches, and each chunk is
-committed in one transaction — so an interrupted run resumes where it stopped
+committed in one transaction. The work list is a temp table read a chunk at a
+time, so memory does not grow with the number of images — so an interrupted run resumes where it stopped
 and no row is written twice. A file that cannot be read becomes an `errors`
 row (stage `embed`) and is not retried by later runs. At the end the usearch
 index files are brought up to date and, if asked, the `neighbors` table.
@@ -12,6 +15,7 @@ index files are brought up to date and, if asked, the `neighbors` table.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,10 +24,11 @@ import numpy as np
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from .. import images
 from ..transaction import transaction
 from . import index as vector_index
 from .base import Embedder
-from .decode import crop, read_rgb
+from .decode import crop
 from .models import get_embedder, record
 from .neighbors import materialize
 
@@ -78,8 +83,42 @@ class EmbedReport:
         return text
 
 
-def _decode_chunk(pool: ThreadPoolExecutor, rows: list[dict]) -> list[tuple[np.ndarray | None, str | None]]:
-    return list(pool.map(lambda r: read_rgb(r["file"]), rows))
+def read_row(row: dict, shortest: int | None, file: str | None = None) -> tuple[np.ndarray | None, str | None]:
+    """One `WORK_SQL` row's image (from `file`, default the row's) as RGB, (None, why) when unreadable;
+    DCT-scaled to `shortest` (the model's `input_size`) when the row needs only the image's own
+    vector (a box crop reads the file's pixels). The Ray engine decodes with it too."""
+    try:
+        return images.read_rgb(file or row["file"], None if row["boxes"] else shortest), None
+    except images.DecodeError as error:
+        return None, str(error)
+
+
+def _prepare_row(row: dict, embedder: Embedder) -> tuple[list, list, list]:
+    """Decode one row and return its items, their prepared pixels and its error rows (a thread's work)."""
+    items, pixels, errors = items_to_embed([row], [read_row(row, embedder.input_size)], embedder.name)
+    return items, [embedder.prepare(p) for p in pixels], errors
+
+
+def _prepare_chunk(pool: ThreadPoolExecutor, rows: list[dict], embedder: Embedder) -> tuple[list, list, list]:
+    items, pixels, errors = [], [], []
+    for mine, prepared, failed in pool.map(lambda r: _prepare_row(r, embedder), rows):
+        items += mine
+        pixels += prepared
+        errors += failed
+    return items, pixels, errors
+
+
+def _pages(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[dict]]:
+    """The rows of `qmdb_embed_todo` in pages of `size`, each read in full (the connection stays free
+    for the writes in between); the table is ordered by `n`, so a page reads only its row groups."""
+    start = 1
+    while True:
+        rows = con.sql("SELECT * EXCLUDE (n) FROM qmdb_embed_todo WHERE n BETWEEN $1 AND $2 ORDER BY n",
+                       params=[start, start + size - 1]).to_arrow_table().to_pylist()
+        if not rows:
+            return
+        yield rows
+        start += size
 
 
 def items_to_embed(rows: list[dict], decoded: list, model: str) -> tuple[list, list, list]:
@@ -131,34 +170,45 @@ def _write(con: duckdb.DuckDBPyConnection, embedder: Embedder, items: list, vect
 
 def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, weights: str | None = None,
           name: str | None = None, labels: bool = False, dataset: str | None = None, device: str | None = None,
-          neighbors: int | None = None, chunk_size: int = 256, workers: int = 4,
+          neighbors: int | None = None, chunk_size: int | None = None, workers: int = 4,
           progress: bool = True) -> EmbedReport:
     """Embed every image (and with `labels=True` every label and prediction box) lacking a vector for
     the model; update its usearch indexes; with `neighbors=K` materialize the K-NN graph.
 
     `model` is `builtin` (the offline descriptor, see `qmdb.embeddings.builtin`), an open_clip
     architecture (name or config .json) with `weights` a local file, or an `Embedder` instance.
+    ``chunk_size`` images are decoded ahead and committed together (default: the model's
+    `batch_size`, 256 for the built-in descriptor whose prepared images are 12 KB, 64 for CLIP).
     """
     embedder = model if isinstance(model, Embedder) else get_embedder(model, weights, device=device, name=name)
     record(con, embedder)
     params = {"model": embedder.name, "labels": labels, "dataset": dataset}
-    work = con.sql(WORK_SQL, params=params).to_arrow_table().to_pylist()
+    chunk_size = chunk_size or embedder.batch_size
+    con.execute(f"CREATE OR REPLACE TEMP TABLE qmdb_embed_todo AS SELECT row_number() OVER (ORDER BY image_id) AS n, * "
+                f"FROM ({WORK_SQL}) ORDER BY n", params)
     report = EmbedReport(embedder.name)
-    chunks = [work[i:i + chunk_size] for i in range(0, len(work), chunk_size)]
-    bar = tqdm(total=len(work), unit="img", desc=f"embed {embedder.name}", disable=not progress)
-    with ThreadPoolExecutor(max_workers=1) as prefetch, ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = prefetch.submit(_decode_chunk, pool, chunks[0]) if chunks else None
-        for number, rows in enumerate(chunks):
-            decoded = pending.result()
-            pending = prefetch.submit(_decode_chunk, pool, chunks[number + 1]) if number + 1 < len(chunks) else None
-            items, pixels, errors = items_to_embed(rows, decoded, embedder.name)
-            vectors = embedder.embed_images(pixels) if pixels else np.zeros((0, embedder.dim), np.float32)
-            _write(con, embedder, items, vectors, errors)
-            for item_type, _ in items:
-                report.written[item_type] += 1
-            report.errors += len(errors)
-            bar.update(len(rows))
-    bar.close()
+    try:
+        total = con.execute("SELECT count(*) FROM qmdb_embed_todo").fetchall()[0][0]
+        bar = tqdm(total=total, unit="img", desc=f"embed {embedder.name}", disable=not progress)
+        with ThreadPoolExecutor(max_workers=1) as prefetch, ThreadPoolExecutor(max_workers=workers) as pool:
+            pages = _pages(con, chunk_size)
+            rows = next(pages, None)
+            pending = prefetch.submit(_prepare_chunk, pool, rows, embedder) if rows else None
+            while pending is not None:
+                items, pixels, errors = pending.result()
+                done = len(rows)
+                rows = next(pages, None)  # read in the main thread: the connection is not shared
+                pending = prefetch.submit(_prepare_chunk, pool, rows, embedder) if rows else None
+                vectors = embedder.embed_images(pixels) if pixels else np.zeros((0, embedder.dim), np.float32)
+                del pixels
+                _write(con, embedder, items, vectors, errors)
+                for item_type, _ in items:
+                    report.written[item_type] += 1
+                report.errors += len(errors)
+                bar.update(done)
+        bar.close()
+    finally:
+        con.execute("DROP TABLE IF EXISTS qmdb_embed_todo")
     return finish(con, embedder.name, report, neighbors)
 
 

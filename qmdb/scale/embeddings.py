@@ -35,9 +35,8 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from ..embeddings.base import Embedder
-from ..embeddings.decode import read_rgb
 from ..embeddings.models import get_embedder, record
-from ..embeddings.pipeline import WORK_SQL, EmbedReport, finish, items_to_embed
+from ..embeddings.pipeline import WORK_SQL, EmbedReport, finish, items_to_embed, read_row
 from ..transaction import transaction
 from . import engine, fetch
 from . import manifest as user_manifest
@@ -82,7 +81,7 @@ class EmbedBatch:
         files = [row["file"] for row in rows]
         owners, items, pixels, failed = [], [], [], []
         with fetch.readable(files) as paths:
-            decoded = [read_rgb(path) for path in paths]
+            decoded = [read_row(row, self.embedder.input_size, path) for row, path in zip(rows, paths)]
         for row, image in zip(rows, decoded):  # one decode per image; its own vector and its boxes' crops
             mine, crops, errors = items_to_embed([row], [image], model)
             owners += [row] * len(mine)

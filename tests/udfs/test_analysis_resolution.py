@@ -17,18 +17,19 @@ REDUCED_2 = cv2.IMREAD_REDUCED_COLOR_2 | cv2.IMREAD_IGNORE_ORIENTATION
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory):
-    """A 1920×1080 JPEG and a 1000×750 one made from a real photograph, and a 2048×1536 PNG."""
+    """A 3840×2160 JPEG and a 2000×1500 one made from a real photograph, and a 4096×3072 PNG."""
     folder = tmp_path_factory.mktemp("large")
     photo = photos()["china"]
     files = {}
-    for name, size in (("hd.jpg", (1920, 1080)), ("small.jpg", (1000, 750)), ("big.png", (2048, 1536))):
+    for name, size in (("hd.jpg", (3840, 2160)), ("small.jpg", (2000, 1500)), ("big.png", (4096, 3072))):
         cv2.imwrite(str(folder / name), cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC))
         files[name] = folder / name
     return files
 
 
-@pytest.mark.parametrize(("size", "scale"), [((640, 480), 1), ((1023, 700), 1), ((1024, 768), 2), ((1920, 1080), 2),
-                                             ((2048, 1536), 4), ((4000, 3000), 4), ((8192, 100), 8), ((20000, 20000), 8)])
+@pytest.mark.parametrize(("size", "scale"), [((640, 480), 1), ((1024, 768), 1), ((1920, 1080), 1), ((2047, 1536), 1),
+                                             ((2048, 1536), 2), ((4000, 3000), 2), ((4096, 3072), 4), ((8192, 100), 8),
+                                             ((20000, 20000), 8)])
 def test_the_scale_keeps_the_longest_side_at_or_above_the_analysis_side(size, scale):
     assert reduction(*size) == scale
     assert max(size) // scale >= ANALYSIS_SIDE or scale == 1
@@ -37,33 +38,33 @@ def test_the_scale_keeps_the_longest_side_at_or_above_the_analysis_side(size, sc
 
 def test_a_large_jpeg_is_decoded_once_at_half_scale_and_keeps_its_size(large):
     image = read(large["hd.jpg"])
-    assert (image.width, image.height) == (1920, 1080)
-    assert (image.pixel_width, image.pixel_height) == (960, 540) and image.scale == 2.0
+    assert (image.width, image.height) == (3840, 2160)
+    assert (image.pixel_width, image.pixel_height) == (1920, 1080) and image.scale == 2.0
     np.testing.assert_array_equal(image.bgr, cv2.imread(str(large["hd.jpg"]), REDUCED_2))
     values, problems = image_values(image, registry.metrics("image", ["width", "height", "brightness"]))
     assert problems == []
-    assert (values["width"], values["height"]) == (1920, 1080)
+    assert (values["width"], values["height"]) == (3840, 2160)
     gray = cv2.cvtColor(image.bgr, cv2.COLOR_BGR2GRAY)
     assert values["brightness"] == pytest.approx(gray.mean() / 255)
 
 
 def test_images_below_twice_the_analysis_side_keep_every_pixel(large):
     image = read(large["small.jpg"])
-    assert image.scale == 1.0 and image.bgr.shape == (750, 1000, 3)
+    assert image.scale == 1.0 and image.bgr.shape == (1500, 2000, 3)
     np.testing.assert_array_equal(image.bgr, cv2.imread(str(large["small.jpg"])))
 
 
 def test_other_formats_use_opencvs_reduced_decoding(large):
     image = read(large["big.png"])
-    assert (image.width, image.height, image.scale) == (2048, 1536, 4.0)
+    assert (image.width, image.height, image.scale) == (4096, 3072, 4.0)
     np.testing.assert_array_equal(image.bgr, cv2.imread(str(large["big.png"]), cv2.IMREAD_REDUCED_COLOR_4))
 
 
 def test_full_resolution_on_request(large):
     image = read(large["hd.jpg"])
-    assert image.full_resolution.bgr.shape == (1080, 1920, 3)
+    assert image.full_resolution.bgr.shape == (2160, 3840, 3)
     np.testing.assert_array_equal(image.full_resolution.bgr, cv2.imread(str(large["hd.jpg"])))
-    assert read(large["hd.jpg"], side=0).bgr.shape == (1080, 1920, 3)
+    assert read(large["hd.jpg"], side=0).bgr.shape == (2160, 3840, 3)
 
 
 def test_analysis_values_stay_close_to_full_resolution_ones(large):
@@ -89,14 +90,14 @@ def test_blur_still_lowers_sharpness_at_analysis_resolution(large, tmp_path):
 
 def test_boxes_in_file_pixels_read_the_matching_analysed_pixels(large):
     image = read(large["hd.jpg"])
-    boxes = Boxes(np.array([[100.0, 200.0, 400.0, 300.0], [1800.0, 1000.0, 400.0, 400.0]]), np.array(["a", "b"]),
+    boxes = Boxes(np.array([[200.0, 400.0, 800.0, 600.0], [3600.0, 2000.0, 800.0, 800.0]]), np.array(["a", "b"]),
                   image.width, image.height)
     values, problems = label_values(image, boxes, registry.metrics("label", ["box_brightness", "area_rel", "out_of_bounds"]))
     assert problems == []
     gray = cv2.cvtColor(image.bgr, cv2.COLOR_BGR2GRAY)
-    assert values["box_brightness"][0] == pytest.approx(gray[100:250, 50:250].mean() / 255)
-    assert values["box_brightness"][1] == pytest.approx(gray[500:540, 900:960].mean() / 255)
-    assert values["area_rel"][0] == pytest.approx(400 * 300 / (1920 * 1080))
+    assert values["box_brightness"][0] == pytest.approx(gray[200:500, 100:500].mean() / 255)
+    assert values["box_brightness"][1] == pytest.approx(gray[1000:1080, 1800:1920].mean() / 255)
+    assert values["area_rel"][0] == pytest.approx(800 * 600 / (3840 * 2160))
     assert values["out_of_bounds"].tolist() == [False, True]
     full = read(large["hd.jpg"], side=0)
     full_values, _ = label_values(full, boxes, registry.metrics("label", ["box_brightness"]))
@@ -108,6 +109,6 @@ def test_sql_functions_read_the_file_size_and_the_analysed_pixels(large):
     hd = str(large["hd.jpg"])
     con.execute("INSERT INTO datasets (name, root, format) VALUES ('large', '', 'folders')")
     con.execute("INSERT INTO images (dataset, path) VALUES ('large', ?)", [hd])
-    assert con.sql("SELECT width(image_id), height(image_id) FROM images").fetchall() == [(1920, 1080)]
+    assert con.sql("SELECT width(image_id), height(image_id) FROM images").fetchall() == [(3840, 2160)]
     gray = cv2.cvtColor(cv2.imread(hd, REDUCED_2), cv2.COLOR_BGR2GRAY)
     assert con.sql("SELECT brightness(image_id) FROM images").fetchall()[0][0] == pytest.approx(gray.mean() / 255)

@@ -101,8 +101,8 @@ def test_values_match_an_independent_computation(name):
     assert got["blurriness"] == pytest.approx(blur_effect_np(gray), rel=1e-9)
     assert got["entropy"] == pytest.approx(skimage.measure.shannon_entropy(gray), rel=1e-9)
     assert got["noise"] == pytest.approx(noise_np(gray), rel=1e-9)
-    assert got["is_dark"] == bool(np.percentile(gray, 95, method="inverted_cdf") < 64)
-    assert got["is_overexposed"] == bool(np.percentile(gray, 5, method="inverted_cdf") >= 192)
+    assert got["is_dark"] == bool(np.percentile(gray, 99, method="inverted_cdf") < 82)
+    assert got["is_overexposed"] == bool(np.percentile(gray, 5, method="inverted_cdf") >= 243)
     assert got["is_low_information"] == bool(skimage.measure.shannon_entropy(gray) < 2)
     half_gray = cv2.cvtColor(half, cv2.COLOR_BGR2GRAY)
     small = cv2.resize(half_gray.astype(np.float32), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float64)
@@ -163,7 +163,7 @@ def test_colour_flags_and_dominance():
     reddened[..., 2] = np.clip(reddened[..., 2].astype(int) + 80, 0, 255)
     assert values(reddened)["redness"] > values(ALL["coffee"])["redness"]
     assert values(reddened)["colorfulness"] > values(ALL["coffee"])["colorfulness"]
-    washed = np.clip(ALL["china"].astype(int) + 180, 0, 255).astype(np.uint8)
+    washed = np.clip(ALL["china"].astype(int) + 230, 0, 255).astype(np.uint8)  # nearly white (CleanVision: light)
     assert values(washed)["is_overexposed"] and not values(ALL["china"])["is_overexposed"]
     flat = np.full((64, 64, 3), 128, np.uint8)
     got = values(flat)

@@ -103,8 +103,8 @@ def test_every_good_file_is_measured_and_every_bad_one_is_an_error_row(corpus, t
     rows = con.sql(f"SELECT path, {', '.join(names)} FROM metrics_images").to_arrow_table().to_pylist()
     for row in rows:
         if row["path"] in good:
-            # noise needs interior pixels (3×3 or more), blurriness neighbour differences: NULL by definition
-            undefined = {"noise", "blurriness"} if min(sizes[row["path"]]) < 3 or "grey_" in row["path"] else set()
+            # noise needs interior pixels (3×3 or more), blurriness (and is_blurry) neighbour differences: NULL by definition
+            undefined = {"noise", "blurriness", "is_blurry"} if min(sizes[row["path"]]) < 3 or "grey_" in row["path"] else set()
             assert [n for n in names if row[n] is None and n not in undefined] == [], row["path"]
             if row["path"] == "odd/tiny_3x3.png":
                 assert row["noise"] is not None and row["blurriness"] is not None

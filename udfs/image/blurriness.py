@@ -34,6 +34,10 @@ def _axis(gray, vertical: bool) -> tuple[float, float]:
 @image_metric(version=2, unit="0..1; higher = blurrier")
 def blurriness(image):
     """Blur effect: the share of neighbour differences that survive re-blurring with a 9-pixel box, worse axis."""
+    return image.memo("blurriness", lambda: _blur_effect(image))
+
+
+def _blur_effect(image):
     if image.pixel_width < 2 or image.pixel_height < 2:
         return None
     values = []

@@ -1,11 +1,12 @@
-"""is_overexposed: nearly every pixel is washed out."""
+"""is_overexposed: even the darkest pixels are nearly white (CleanVision's light rule, on the luminance)."""
 
 from ..registry import image_metric
 
-THRESHOLD = 192  # grey level, three quarters of full scale
+THRESHOLD = 243  # grey level: above CleanVision's 0.95 of full scale (242.25), for its 5th brightness percentile
+SHARE = 0.05
 
 
-@image_metric(version=2, type="BOOLEAN")
+@image_metric(version=3, type="BOOLEAN")
 def is_overexposed(image):
-    """True when 95 % of the pixels have luminance at or above three quarters of full scale (grey ≥ 192)."""
-    return image.gray_percentile(0.05) >= THRESHOLD
+    """True when 95 % of the pixels have luminance above 0.95 of full scale (grey ≥ 243): washed out to nearly white."""
+    return image.gray_percentile(SHARE) >= THRESHOLD

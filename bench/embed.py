@@ -1,0 +1,140 @@
+"""Benchmark: `qmdb embed` with the built-in descriptor against decoding alone, at the same scale.
+
+    python bench/embed.py [--images 2000] [--copies 10] [--rounds 2] [--threads 4]
+
+On the camera-size JPEGs of `bench/metrics.py` (made once, seeded, cached under
+/tmp), each pass runs in a fresh child process, interleaved A B C A B C … for
+`--rounds` rounds, and prints img/s (min and median over rounds) and peak RSS:
+
+  (a) decode only, full size: read + cv2.imdecode, on the same thread pool size as (c);
+  (b) decode only at the scale the descriptor needs (`qmdb.images.decode_at_least(data, 64)`:
+      DCT-scaled while both sides stay ≥ 64 px), same thread pool: the floor of (c);
+  (c) `qmdb.embed(con, "builtin")` on a fresh project: the whole pass, vectors written to
+      DuckDB and the usearch index built;
+  (c×N) (c) on `--copies` × the images (the same files under N datasets): peak RSS must stay flat.
+
+Then how far the DCT-scaled decode moves the vectors: cosine between the descriptor of the
+full-size decode and of the reduced one, over the first 500 images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from metrics import SIZES, make_images, project  # noqa: E402
+
+PASSES = {"a": "decode only, full size", "b": "decode only at the descriptor's scale (≥ 64 px)",
+          "c": "qmdb embed builtin (→ DuckDB + index)"}
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(kind: str, folder: str, copies: int, threads: int) -> None:
+    """Run one pass and print: images, seconds, peak RSS (MiB)."""
+    from qmdb import images
+
+    cv2.setNumThreads(1)
+    files = sorted(str(p) for p in Path(folder).glob("*.jpg"))
+    if kind in "ab":
+        shortest = None if kind == "a" else 64
+        with ThreadPoolExecutor(threads) as pool:
+            start = time.perf_counter()
+            for k in range(copies):
+                for _ in pool.map(lambda f: images.read_rgb(f, shortest), files):
+                    pass
+            seconds = time.perf_counter() - start
+        print(len(files) * copies, seconds, _peak_mib())
+        return
+    import qmdb
+    from qmdb.embeddings import pipeline
+
+    streamed = []
+    finish = pipeline.finish
+
+    def measured_finish(*args, **kwargs):
+        streamed.append((_peak_mib(), time.perf_counter()))  # the streaming part ends: the index build starts
+        return finish(*args, **kwargs)
+
+    pipeline.finish = measured_finish
+    with tempfile.TemporaryDirectory() as tmp:
+        con = project(Path(folder), Path(tmp) / "embed.duckdb", copies)
+        start = time.perf_counter()
+        report = qmdb.embed(con, "builtin", workers=threads, progress=False)
+        seconds = time.perf_counter() - start
+        con.close()
+    print(report.written["image"], seconds, _peak_mib(), streamed[0][0], streamed[0][1] - start)
+
+
+def run_child(kind: str, folder: Path, copies: int, threads: int) -> tuple:
+    """(images, seconds, peak RSS MiB[, peak RSS MiB before the index build]) of one pass in a fresh process."""
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(folder), str(copies), str(threads)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return (int(out[0]), *map(float, out[1:]))
+
+
+def fidelity(folder: Path, n: int = 500) -> tuple[float, float, float]:
+    """(min, 1st percentile, median) cosine between descriptors of full-size and DCT-scaled decodes."""
+    from qmdb import images
+    from qmdb.embeddings.builtin import describe
+
+    files = sorted(folder.glob("*.jpg"))[:n]
+    full = describe([images.read_rgb(f) for f in files])
+    reduced = describe([images.read_rgb(f, 64) for f in files])
+    cosine = (full * reduced).sum(axis=1)
+    return float(cosine.min()), float(np.percentile(cosine, 1)), float(np.median(cosine))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--copies", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="decoding threads (qmdb.embed's workers)")
+    args = parser.parse_args()
+    folder = make_images(args.images)
+    load = os.getloadavg()[0]
+    print(f"{args.images} JPEGs at {', '.join(f'{w}×{h}' for w, h in SIZES)} in {folder}; {args.threads} "
+          f"decoding thread(s) on {os.cpu_count()} core(s); load average {load:.1f} at the start\n")
+    results: dict[str, list] = {k: [] for k in PASSES}
+    for _ in range(args.rounds):
+        for kind in PASSES:
+            results[kind].append(run_child(kind, folder, 1, args.threads))
+    rate = {k: [r[0] / r[1] for r in v] for k, v in results.items()}
+    floor = statistics.median(rate["b"])
+    rate["c′"] = [r[0] / r[4] for r in results["c"]]
+    print("| pass | images | img/s min | img/s median | × (b) median | peak RSS (MiB) |")
+    print("|---|---|---|---|---|---|")
+    names = {**PASSES, "c′": "the same, up to the index build (decode, describe, write)"}
+    for kind, name in names.items():
+        rss = max(r[2] if kind != "c′" else r[3] for r in results[kind.rstrip("′")])
+        print(f"| ({kind}) {name} | {args.images:,} | {min(rate[kind]):,.0f} | {statistics.median(rate[kind]):,.0f} | "
+              f"{statistics.median(rate[kind]) / floor:.2f}× | {rss:,.0f} |")
+    if args.copies > 1:
+        n, seconds, rss, before, streaming = run_child("c", folder, args.copies, args.threads)
+        print(f"| (c) on {args.copies} copies | {n:,} | {n / seconds:,.0f} | | | {rss:,.0f} |")
+        print(f"| (c′) on {args.copies} copies | {n:,} | {n / streaming:,.0f} | | | {before:,.0f} |")
+    low, p1, median = fidelity(folder)
+    print(f"\ncosine(full-size decode, DCT-scaled decode) of builtin-hog-v1 over 500 images: "
+          f"min {low:.4f}, 1st percentile {p1:.4f}, median {median:.4f}; load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    else:
+        main()
