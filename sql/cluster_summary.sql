@@ -32,7 +32,7 @@ sizes AS (
 )
 SELECT s.model, s.item_type, s.cluster, s.method, s.size,
        s.size / sum(s.size) OVER (PARTITION BY s.model, s.item_type) AS share,
-       coalesce(t.labelled, 0) AS labelled, t.top_class, t.top_n / t.labelled AS purity,
+       coalesce(t.labelled, 0)::BIGINT AS labelled, t.top_class, t.top_n / t.labelled AS purity,
        coalesce(t.classes, 0) AS classes, s.mean_distance
 FROM sizes s LEFT JOIN top t USING (model, item_type, cluster)
 ORDER BY s.model, s.item_type, s.size DESC, s.cluster

@@ -88,3 +88,32 @@ def test_duplicate_groups_contain_the_copies_and_keep_the_largest(tmp_path, caps
         assert len(view) == sum(len(m) for m in found) and view[0][3] == max(len(m) for m in found)
     finally:
         con.close()
+
+
+def test_cluster_eval_is_recall_per_cluster_and_cluster_metrics_the_means(digits_project, tmp_path):
+    import shutil
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(digits_project, db)
+    con = qmdb.connect(db)
+    try:
+        clusters.materialize(con, k=6)
+        # a classifier that finds exactly the labels of classes 0 and 1 (score 0.9), misses the rest
+        con.execute("INSERT INTO matches (model, threshold, item_type, image_id, class, label_id, score, outcome, ignored) "
+                    "SELECT 'm', NULL, 'label', image_id, class, label_id, 0.9, "
+                    "CASE WHEN class IN ('0', '1') THEN 'TP' ELSE 'FN' END, false FROM labels")
+        con.execute("INSERT INTO image_metrics (image_id, brightness, versions) SELECT image_id, image_id / 1797.0, MAP {'brightness': 1} FROM images")
+        rows = con.sql("SELECT c.cluster, l.class, c.item_id FROM clusters c JOIN labels l ON l.image_id = c.item_id").fetchall()
+        cluster = np.array([r[0] for r in rows])
+        hit = np.isin([r[1] for r in rows], ["0", "1"])
+        ids = np.array([r[2] for r in rows])
+        evals = {r[2]: r for r in qmdb.run_view(con, "cluster_eval", model_name="m").fetchall()}
+        assert set(evals) == set(range(6))
+        for c, r in evals.items():
+            assert r[3] == (cluster == c).sum() and r[5] == pytest.approx(hit[cluster == c].mean())
+            assert r[12] == pytest.approx(hit[cluster == c].mean() - hit.mean())
+        means = {r[1]: r[4] for r in qmdb.run_view(con, "cluster_metrics").fetchall() if r[2] == "brightness"}
+        for c in range(6):
+            assert means[c] == pytest.approx((ids[cluster == c] / 1797.0).mean())
+    finally:
+        con.close()
