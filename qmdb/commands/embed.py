@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
         report = embed(con, model, weights=args.weights, name=args.name, labels=args.labels,
                        dataset=args.dataset, device=args.device, neighbors=args.neighbors,
                        progress=not args.no_progress, **extra)
+        if args.engine != "ray":
+            from ..embeddings.refresh import refresh
+
+            for what, rows in refresh(con, report.model).items():
+                print(f"{what}: recomputed from the changed vectors ({rows} rows)")
     finally:
         close(con)
     print(report)
