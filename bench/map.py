@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--k", type=int, default=50)
+    parser.add_argument("--steps", default="pca,kmeans,umap", help="which of pca, kmeans, umap to run")
     args = parser.parse_args()
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
@@ -80,15 +81,18 @@ def main() -> None:
     print("| step | vectors | method | seconds | ratio | peak RSS growth (MB) |")
     print("|---|---|---|---|---|---|", flush=True)
     rows = Rows()
-    t, m = timed(lambda: PCA(2).fit_transform(vectors))
-    rows.append(("PCA", args.size, "scikit-learn PCA(2) on the array", t, m))
-    t, m = timed(lambda: embedding_map.materialize(con, "bench", method="pca", force=True))
-    rows.append(("PCA", args.size, "qmdb map.materialize (load + numpy PCA + write)", t, m))
-    t, m = timed(lambda: KMeans(n_clusters=args.k, n_init=1, random_state=0).fit(vectors))
-    rows.append(("k-means", args.size, f"scikit-learn KMeans(k={args.k}) on the array", t, m))
-    t, m = timed(lambda: clusters.materialize(con, "bench", k=args.k, force=True))
-    rows.append(("k-means", args.size, "qmdb clusters.materialize (load + KMeans + write)", t, m))
-    if args.umap_size:
+    steps = set(args.steps.split(","))
+    if "pca" in steps:
+        t, m = timed(lambda: PCA(2).fit_transform(vectors))
+        rows.append(("PCA", args.size, "scikit-learn PCA(2) on the array", t, m))
+        t, m = timed(lambda: embedding_map.materialize(con, "bench", method="pca", force=True))
+        rows.append(("PCA", args.size, "qmdb map.materialize (load + numpy PCA + write)", t, m))
+    if "kmeans" in steps:
+        t, m = timed(lambda: KMeans(n_clusters=args.k, n_init=1, random_state=0).fit(vectors))
+        rows.append(("k-means", args.size, f"scikit-learn KMeans(k={args.k}) on the array", t, m))
+        t, m = timed(lambda: clusters.materialize(con, "bench", k=args.k, force=True))
+        rows.append(("k-means", args.size, "qmdb clusters.materialize (load + KMeans + write)", t, m))
+    if args.umap_size and "umap" in steps:
         import umap
 
         embedding_map.umap(vectors[:2000])  # numba compiles here, outside the timings

@@ -27,16 +27,17 @@ def pca(vectors: np.ndarray) -> np.ndarray:
     >>> pca(np.array([[0.0, 0.0], [2.0, 0.1], [4.0, 0.0]])).round(2).tolist()[0]
     [-2.0, -0.03]
     """
-    x = np.asarray(vectors, np.float64)
-    mean = x.mean(axis=0)
+    x = np.asarray(vectors)
+    chunks = range(0, len(x), 65_536)  # float64 one chunk at a time: no float64 copy of every vector
+    mean = sum(x[s:s + 65_536].astype(np.float64).sum(axis=0) for s in chunks) / len(x)
     covariance = np.zeros((x.shape[1], x.shape[1]))
-    for start in range(0, len(x), 65_536):  # X^T X in chunks: no centred copy of all the vectors
-        chunk = x[start:start + 65_536] - mean
+    for start in chunks:
+        chunk = x[start:start + 65_536].astype(np.float64) - mean
         covariance += chunk.T @ chunk
     values, vectors_ = np.linalg.eigh(covariance)
     axes = vectors_[:, ::-1][:, :2]
     axes *= np.sign(axes[np.abs(axes).argmax(axis=0), [0, 1]])
-    return (x - mean) @ axes
+    return np.concatenate([(x[s:s + 65_536].astype(np.float64) - mean) @ axes for s in chunks])
 
 
 def umap(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
