@@ -1,9 +1,11 @@
 """open_clip embedders: any architecture, weights from a local file, image and text towers.
 
-Nothing is downloaded: `pretrained` is always a local file (or none, for random
-weights in tests and benchmarks). An architecture is an open_clip model name
-(`ViT-B-32`, `RN50`, …) or the path of a model-config JSON file (open_clip's
-format), which is registered under the file's stem.
+Weights come from a local file (`weights`), from a pretrained tag or a Hugging Face
+hub id through open_clip's own loader and cache (`pretrained`, see
+`qmdb.embeddings.pretrained`: the cache is checked first, offline is one clear
+error), or are random (none, for tests and benchmarks). An architecture is an
+open_clip model name (`ViT-B-32`, `RN50`, …), `hf-hub:ORG/REPO`, or the path of
+a model-config JSON file (open_clip's format), registered under the file's stem.
 
 Preprocessing is qmdb's own, done in numpy/OpenCV on images decoded once by the
 pipeline: resize the shortest side to the model's input size (bicubic), centre
@@ -13,6 +15,7 @@ open_clip's default transform, without PIL or torchvision in the loop.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -21,6 +24,9 @@ import numpy as np
 
 from ..errors import InputError, MissingExtra
 from .base import Embedder
+from .pretrained import HUB, locate, offline
+
+PRETRAINED = "pretrained:"  # how `embedding_models.weights` records a tag
 
 
 def _open_clip():
@@ -46,6 +52,8 @@ def resolve_arch(arch: str) -> str:
     """An open_clip model name; a config JSON path is registered and named by its stem."""
     open_clip = _open_clip()
     path = Path(arch)
+    if arch.startswith(HUB):
+        return arch
     if arch.endswith(".json"):
         if not path.is_file():
             raise InputError(arch, None, "model config file not found")
@@ -76,31 +84,55 @@ class OpenClipEmbedder(Embedder):
 
     kind = "open_clip"
 
-    def __init__(self, arch: str, weights: str | Path | None = None, *, device: str | None = None,
-                 name: str | None = None, batch_size: int = 32):
+    def __init__(self, arch: str, weights: str | Path | None = None, *, pretrained: str | None = None,
+                 cache_dir: str | None = None, device: str | None = None, name: str | None = None,
+                 batch_size: int = 32):
         import torch
 
         open_clip = _open_clip()
         self.arch = resolve_arch(arch)
+        if weights is not None and str(weights).startswith(PRETRAINED):  # as recorded in embedding_models
+            weights, pretrained = None, str(weights)[len(PRETRAINED):]
+        if weights is not None and pretrained is not None:
+            raise InputError(weights, "--weights", "pass either --weights FILE or --pretrained TAG, not both")
         if weights is not None and not Path(weights).is_file():
             raise InputError(weights, "--weights", "weights file not found")
-        self.weights = str(weights) if weights is not None else None
-        self.weights_sha256 = file_sha256(weights) if weights is not None else None
+        by_name = pretrained is not None or self.arch.startswith(HUB)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if by_name:
+            cached = locate(self.arch, pretrained, cache_dir)
+            loading = offline() if cached is not None else contextlib.nullcontext()
+        else:
+            loading = contextlib.nullcontext()
         try:
-            self.model = open_clip.create_model(self.arch, pretrained=self.weights, device=self.device)
-        except Exception as error:  # torch.load's and load_state_dict's many failure types
-            raise InputError(weights or self.arch, "--weights", f"cannot load into {self.arch}: "
-                             f"{str(error).splitlines()[0]}") from None
+            with loading:
+                self.model = open_clip.create_model(self.arch, pretrained=pretrained or weights,
+                                                    device=self.device, cache_dir=cache_dir,
+                                                    require_pretrained=by_name)
+                self.tokenizer = open_clip.get_tokenizer(self.arch, cache_dir=cache_dir)
+        except Exception as error:  # torch.load's, load_state_dict's and the hub's many failure types
+            raise InputError(weights or pretrained or self.arch, "--pretrained" if by_name else "--weights",
+                             f"cannot load into {self.arch}: {str(error).splitlines()[0]}") from None
+        if by_name:
+            file = cached or locate(self.arch, pretrained, cache_dir)
+            self.weights = PRETRAINED + pretrained if pretrained is not None else None
+            self.weights_sha256 = file_sha256(file) if file else None
+        else:
+            self.weights = str(weights) if weights is not None else None
+            self.weights_sha256 = file_sha256(weights) if weights is not None else None
         self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(self.arch)
         cfg = self.model.visual.preprocess_cfg
         self.size = int(cfg["size"][0] if isinstance(cfg["size"], (tuple, list)) else cfg["size"])
         self.mean = np.asarray(cfg["mean"], np.float32)
         self.std = np.asarray(cfg["std"], np.float32)
         self.dim = int(self.embed_texts(["a"]).shape[1])
         self.batch_size = batch_size
-        suffix = f":{Path(weights).stem}" if weights is not None else ":random"
+        if pretrained is not None:
+            suffix = f":{pretrained}"
+        elif self.arch.startswith(HUB):
+            suffix = ""
+        else:
+            suffix = f":{Path(weights).stem}" if weights is not None else ":random"
         self.name = name or f"open_clip:{self.arch}{suffix}"
 
     def preprocess(self, images: list[np.ndarray]) -> np.ndarray:

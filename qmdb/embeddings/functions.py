@@ -11,6 +11,7 @@ a whole Arrow batch at once, and a table macro that unnests it:
 | `similar_predictions(prediction_id, k := 10, model_name := NULL)` | `prediction_id, distance, rank` |
 | `similar_to_vector(vector, k := 10, model_name := NULL, item_type := 'image')` | `item_id, distance, rank` |
 | `similar_to_text(query, k := 10, model_name := NULL)` | `image_id, distance, rank` (open_clip models) |
+| `more_like(positive_ids, negative_ids := [], k := 100, model_name := NULL, item_type := 'image')` | `item_id, score, rank` (`qmdb.embeddings.more_like`) |
 
 The item itself is left out; `rank` 1 is the nearest; `distance` is the cosine
 distance. `model_name := NULL` means the only model with such embeddings.
@@ -27,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import index as vector_index
+from . import more_like
 from .models import reopen, resolve_model
 
 MAX_K = 10_000  # most neighbours one search returns (k of every similar_* macro)
@@ -49,6 +51,7 @@ MACROS = {
     "similar_to_text": ("query, k := 10, model_name := NULL",
                         "SELECT r.id AS image_id, r.distance, r.rank "
                         "FROM (SELECT unnest(qmdb_similar_to_text(query, k, model_name)) AS r)"),
+    "more_like": more_like.MACRO,
 }
 
 
@@ -173,6 +176,7 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
            RESULT, **options)
     define(con, "qmdb_similar_to_text", similar_to_text, ["VARCHAR", "INTEGER", "VARCHAR"], RESULT, **options)
     define(con, "embed_text", embed_text, ["VARCHAR", "VARCHAR"], "FLOAT[]", **options)
+    more_like.register(con)
     _create_macros(con)
 
 

@@ -19,15 +19,19 @@ def embedders() -> dict:
 
 
 def get_embedder(model: str = "builtin", weights: str | None = None, *, device: str | None = None,
-                 name: str | None = None) -> Embedder:
+                 name: str | None = None, pretrained: str | None = None,
+                 cache_dir: str | None = None) -> Embedder:
     """A named embedder (`embedders()`: `builtin` for the offline descriptor, or a plugin's); otherwise an
-    open_clip architecture (a name or a config .json) with an optional local weights file."""
+    open_clip architecture (a name, `hf-hub:ORG/REPO` or a config .json) with a local weights file or a
+    `pretrained` tag loaded through open_clip's cache (`cache_dir`: another hub cache folder)."""
     named = embedders()
     if model in named:
+        if pretrained is not None:
+            raise InputError(pretrained, "--pretrained", f"model '{model}' takes no pretrained tag")
         return named[model](weights, device=device, name=name)
     from .clip import OpenClipEmbedder
 
-    return OpenClipEmbedder(model, weights, device=device, name=name)
+    return OpenClipEmbedder(model, weights, pretrained=pretrained, cache_dir=cache_dir, device=device, name=name)
 
 
 def record(con: duckdb.DuckDBPyConnection, embedder: Embedder) -> None:

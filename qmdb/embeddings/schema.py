@@ -1,4 +1,6 @@
-"""The embeddings component's tables: `embedding_models`, `embeddings`, `neighbors`.
+"""The embeddings component's tables: `embedding_models`, `embeddings`, `neighbors`, and what is derived
+from a model's vectors: `embedding_map`, `clusters`, `duplicate_groups`, with `embedding_derived`
+recording the vectors' state each was computed from (so a change of the vectors recomputes it).
 
 Vectors are stored as `FLOAT[]` in one table for every model, because models
 differ in dimension; each model's vectors all have its fixed dimension
@@ -39,6 +41,47 @@ MIGRATIONS = migrations("embeddings")(
             rank INTEGER NOT NULL,
             distance DOUBLE NOT NULL,
             PRIMARY KEY (item_type, model, item_id, rank)
+        );
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS embedding_map (
+            model VARCHAR NOT NULL,
+            item_type VARCHAR NOT NULL,
+            item_id BIGINT NOT NULL,
+            x DOUBLE NOT NULL,
+            y DOUBLE NOT NULL,
+            method VARCHAR NOT NULL,
+            PRIMARY KEY (model, item_type, item_id)
+        );
+        CREATE TABLE IF NOT EXISTS clusters (
+            model VARCHAR NOT NULL,
+            item_type VARCHAR NOT NULL,
+            item_id BIGINT NOT NULL,
+            cluster INTEGER NOT NULL,
+            method VARCHAR NOT NULL,
+            distance DOUBLE NOT NULL,
+            PRIMARY KEY (model, item_type, item_id)
+        );
+        CREATE TABLE IF NOT EXISTS duplicate_groups (
+            model VARCHAR NOT NULL,
+            item_type VARCHAR NOT NULL,
+            item_id BIGINT NOT NULL,
+            group_id BIGINT NOT NULL,
+            group_size INTEGER NOT NULL,
+            keep BOOLEAN NOT NULL,
+            max_distance DOUBLE NOT NULL,
+            PRIMARY KEY (model, item_type, item_id)
+        );
+        CREATE TABLE IF NOT EXISTS embedding_derived (
+            kind VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            item_type VARCHAR NOT NULL,
+            method VARCHAR NOT NULL,
+            params VARCHAR NOT NULL,
+            vectors_count BIGINT NOT NULL,
+            vectors_hash UBIGINT NOT NULL,
+            computed_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (kind, model, item_type)
         );
         """,
     ]

@@ -18,4 +18,7 @@ PLOTS: dict[str, Plot] = {
                       (("model", str, None), ("iou_threshold", float, 0.5), ("min_score", float, 0.5))),
     "pr": Plot("qmdb.plots.pr_curve:plot_pr", "precision-recall curves per class (from matches)",
                (("model", str, None), ("iou_threshold", float, 0.5))),
+    "map": Plot("qmdb.plots.map_plot:plot_map", "the 2-D map of a model's vectors (embedding_map), coloured by a column",
+                (("by", str, "class"), ("embedding_model", str, None), ("item_type", str, "image"),
+                 ("method", str, "auto"))),
 }

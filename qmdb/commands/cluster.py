@@ -1,0 +1,35 @@
+"""qmdb cluster: semantic clusters (k-means) and duplicate groups of a model's vectors, as tables."""
+
+import argparse
+
+from ..database import project
+
+NAME = "cluster"
+HELP = "cluster a model's vectors (k-means: table clusters) and group near-duplicates (table duplicate_groups)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="path of the .duckdb file")
+    parser.add_argument("--model", help="embedding model (default: the only one with such vectors)")
+    parser.add_argument("--item-type", choices=("image", "label", "prediction"), default="image",
+                        help="which vectors (default image)")
+    parser.add_argument("--k", type=int, help="number of clusters (default √(n/2), between 2 and 100)")
+    parser.add_argument("--seed", type=int, default=0, help="k-means seed (default 0)")
+    parser.add_argument("--duplicates-within", type=float, default=0.02, metavar="DISTANCE",
+                        help="cosine distance that makes two items duplicates (default 0.02)")
+    parser.add_argument("--no-kmeans", action="store_true", help="only the duplicate groups (no scikit-learn needed)")
+    parser.add_argument("--force", action="store_true", help="recompute even when the vectors did not change")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..embeddings import clusters, duplicate_groups
+
+    with project(args.database) as con:
+        groups = duplicate_groups.materialize(con, args.model, args.item_type, args.duplicates_within,
+                                              force=args.force)
+        print(f"duplicate_groups: {groups} {args.item_type} rows written" if groups
+              else "duplicate_groups: up to date")
+        if not args.no_kmeans:
+            written = clusters.materialize(con, args.model, args.item_type, args.k, seed=args.seed, force=args.force)
+            print(f"clusters: {written} {args.item_type} rows written" if written else "clusters: up to date")
+    return 0
