@@ -3,16 +3,14 @@
 import argparse
 
 from ..database import project
+from .arguments import vector_options
 
 NAME = "cluster"
 HELP = "cluster a model's vectors (k-means: table clusters) and group near-duplicates (table duplicate_groups)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("database", help="path of the .duckdb file")
-    parser.add_argument("--model", help="embedding model (default: the only one with such vectors)")
-    parser.add_argument("--item-type", choices=("image", "label", "prediction"), default="image",
-                        help="which vectors (default image)")
+    vector_options(parser)
     parser.add_argument("--k", type=int, help="number of clusters (default √(n/2), between 2 and 100)")
     parser.add_argument("--seed", type=int, default=0, help="k-means seed (default 0)")
     parser.add_argument("--duplicates-within", type=float, default=0.02, metavar="DISTANCE",

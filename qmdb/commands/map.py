@@ -3,16 +3,14 @@
 import argparse
 
 from ..database import project
+from .arguments import vector_options
 
 NAME = "map"
 HELP = "lay a model's vectors out in 2-D (UMAP with the 'map' extra, else PCA: table embedding_map); -o map.html"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("database", help="path of the .duckdb file")
-    parser.add_argument("--model", help="embedding model (default: the only one with such vectors)")
-    parser.add_argument("--item-type", choices=("image", "label", "prediction"), default="image",
-                        help="which vectors (default image)")
+    vector_options(parser)
     parser.add_argument("--method", choices=("auto", "pca", "umap"), default="auto",
                         help="auto (default): UMAP when umap-learn is installed, else PCA")
     parser.add_argument("--seed", type=int, default=0, help="UMAP seed (default 0)")

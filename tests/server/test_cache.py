@@ -86,7 +86,7 @@ def test_the_builtin_views_are_cached_except_those_that_call_python(tmp_path):
             volatile = sorted(name for name, sql in con.execute(DEFINITIONS).fetchall()
                               if not cache.cacheable(f"SELECT * FROM {name}"))
             # Python work, or a read of the catalog (issues_outliers finds the metric columns in duckdb_columns())
-            assert all(name.startswith(("similar_", "select_coreset", "issues_outliers", "data_issues"))
+            assert all(name.startswith(("similar_", "more_like", "select_coreset", "issues_outliers", "data_issues"))
                        for name in volatile), volatile
             assert cache.cacheable("SELECT * FROM metrics_images")
             assert cache.cacheable("SELECT * FROM eval_by_metric(metric_name := 'brightness')")
