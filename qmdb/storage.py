@@ -18,11 +18,16 @@ import duckdb
 from .errors import QmdbError
 
 
+def storage_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The storage version of the connection's database (e.g. `v1.4.0+`, `v2.0.0+`)."""
+    return con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                       "WHERE database_name = current_database()").fetchone()[0] or "unknown"
+
+
 def file_storage_version(path: str | Path) -> str:
-    """The storage version a project file is written in (e.g. `v1.4.0+`, `v2.0.0+`)."""
+    """The storage version a project file is written in."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
-                           "WHERE database_name = current_database()").fetchone()[0] or "unknown"
+        return storage_of(con)
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, int]:

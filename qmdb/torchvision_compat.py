@@ -65,11 +65,10 @@ SCHEMAS: dict[str, str] = {
 }
 
 _LIBRARY = None  # keeps the declared schemas alive for the life of the process
-patched = False  # whether the schemas had to be declared in this process
 
 
 def _declare_missing_ops() -> None:
-    global _LIBRARY, patched
+    global _LIBRARY
     import torch
 
     missing = {name: s for name, s in SCHEMAS.items() if not _op_exists(torch, name)}
@@ -77,7 +76,6 @@ def _declare_missing_ops() -> None:
         _LIBRARY = torch.library.Library("torchvision", "FRAGMENT")
         for schema in missing.values():
             _LIBRARY.define(schema)
-        patched = True
 
 
 def _op_exists(torch, name: str) -> bool:

@@ -249,7 +249,6 @@ def create_app(settings: Settings) -> FastAPI:
                     "Read-only unless started with --allow-writes; every error is JSON.",
     )
     app.state.qmdb = state
-    app.state.max_memory = settings.max_memory
     errors.install(app)
     docs.install(app)
     app.add_middleware(Limits, max_body_bytes=settings.max_body_bytes, max_requests=settings.max_requests,

@@ -91,7 +91,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(MemoryError)
     async def out_of_memory(request: Request, error: MemoryError) -> JSONResponse:
-        ceiling = getattr(request.app.state, "max_memory", None)
+        ceiling = request.app.state.qmdb.settings.max_memory
         return body(503, f"the request needed more memory than the server's limit ({ceiling or 'its memory'}) "
                          "allows and was stopped; ask for fewer or smaller rows")
 

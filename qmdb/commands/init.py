@@ -4,6 +4,7 @@ import argparse
 
 from ..database import STORAGE_VERSION, project
 from ..schema import schema_version
+from ..storage import storage_of
 
 NAME = "init"
 HELP = "create a project database, or migrate one and re-create the tables and views it lacks"
@@ -40,10 +41,9 @@ def run(args: argparse.Namespace) -> int:
             before = _objects(plain)
     with project(args.database, create=True, repair=True, storage_version=args.storage_version) as con:
         versions = ", ".join(f"{c} v{v}" for c, v in schema_version(con).items())
-        storage = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
-                              "WHERE database_name = current_database()").fetchall()[0][0]
+        storage = storage_of(con)
         repaired = sorted(_objects(con) - before) if before else []
-    print(f"{args.database}: schema {versions}; storage {storage or 'unknown'}")
+    print(f"{args.database}: schema {versions}; storage {storage}")
     if repaired:
         print(f"re-created {len(repaired)}: {', '.join(repaired)}")
     return 0
