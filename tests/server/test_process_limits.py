@@ -183,3 +183,13 @@ def test_a_hundred_concurrent_slow_queries_are_each_answered_in_bounded_time(ser
     assert max(seconds for _, seconds in answers) < 2 + 1 + 10  # a bound (limit + queue), not a speed claim
     assert _status(server.process.pid, "VmHWM") < 2e9
     assert server.client.get("/query", params={"sql": "SELECT 1 AS one"}).status_code == 200
+
+
+def test_a_memory_ceiling_that_cannot_work_is_one_line(project, capsys):
+    from qmdb.cli import main
+
+    for options, message in ((["--max-memory", "1GB", "--memory-limit", "2GB"], "must be above --memory-limit"),
+                             (["--max-memory", "lots"], "not a size: 'lots'")):
+        assert main(["serve", str(project["db"]), *options]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
