@@ -1,0 +1,42 @@
+-- description: Each annotator's quality over image-level labels, as cleanlab's get_label_quality_multiannotator annotator_stats gives it (CROWDLAB): annotator_quality (0-1, a weighted mean of their labels' quality and their agreement with the consensus on shared images), agreement_with_consensus, worst_class, num_examples_labeled and their weight; worst first.
+-- param: model_name VARCHAR = NULL -- classifier whose predictions.probs to use; NULL: each classifier on its own
+-- param: consensus_method VARCHAR = 'best_quality' -- 'best_quality' or 'majority_vote' (consensus_labels)
+-- needs: tables
+WITH scored AS (
+    SELECT a.*, m.consensus_k, c.consensus_quality_score
+    FROM annotator_labels(model_name := model_name, consensus_method := consensus_method) a
+    JOIN consensus_labels(model_name := model_name, consensus_method := consensus_method) m USING (model, image_id)
+    JOIN consensus_classes(model_name := model_name, consensus_method := consensus_method) c USING (model, image_id)
+),
+per_annotator AS (
+    SELECT model, annotator,
+           avg(quality) AS label_quality,
+           avg(agrees::INTEGER) FILTER (WHERE num_annotations > 1) AS agreement_shared,
+           avg(agrees::INTEGER) AS agreement_with_consensus,
+           count(*) AS num_examples_labeled
+    FROM scored GROUP BY ALL
+),
+worst AS (             -- the class they label worst (lowest agreement; then most labelled; then best consensus quality)
+    SELECT model, annotator, class AS worst_class
+    FROM (SELECT model, annotator, class, any_value(k) AS k, avg(agrees::INTEGER) AS accuracy, count(*) AS n,
+                 avg(consensus_quality_score) AS q
+          FROM (SELECT s.*, v.k FROM scored s JOIN consensus_votes(model_name := model_name) v USING (model, label_id))
+          GROUP BY ALL)
+    QUALIFY row_number() OVER (PARTITION BY model, annotator ORDER BY accuracy, n DESC, q DESC, k) = 1
+),
+weights AS (
+    SELECT w.*, sum(annotator_weight) OVER (PARTITION BY model) AS weight_sum,
+           count(*) OVER (PARTITION BY model) AS annotators
+    FROM consensus_weights(model_name := model_name, consensus_method := consensus_method) w
+),
+mix AS (               -- the classifier's share in the mix: model_weight / (model_weight + adjusted annotator weight)
+    SELECT *, model_weight / (model_weight + weight_sum * mean_annotations / annotators) AS model_share FROM weights
+)
+SELECT p.model, p.annotator,
+       x.model_share * p.label_quality + (1 - x.model_share) * p.agreement_shared AS annotator_quality,
+       p.agreement_with_consensus, w.worst_class, p.num_examples_labeled,
+       p.label_quality, p.agreement_shared, x.agreement_with_annotators, x.annotator_weight, x.model_weight
+FROM per_annotator p
+JOIN mix x USING (model, annotator)
+JOIN worst w USING (model, annotator)
+ORDER BY p.model, annotator_quality NULLS FIRST, p.agreement_with_consensus
