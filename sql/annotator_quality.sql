@@ -2,11 +2,8 @@
 -- param: model_name VARCHAR = NULL -- classifier whose predictions.probs to use; NULL: each classifier on its own
 -- param: consensus_method VARCHAR = 'best_quality' -- 'best_quality' or 'majority_vote' (consensus_labels)
 -- needs: tables
-WITH scored AS (
-    SELECT a.*, m.consensus_k, c.consensus_quality_score
-    FROM annotator_labels(model_name := model_name, consensus_method := consensus_method) a
-    JOIN consensus_labels(model_name := model_name, consensus_method := consensus_method) m USING (model, image_id)
-    JOIN consensus_classes(model_name := model_name, consensus_method := consensus_method) c USING (model, image_id)
+WITH scored AS MATERIALIZED (
+    SELECT * FROM annotator_labels(model_name := model_name, consensus_method := consensus_method)
 ),
 per_annotator AS (
     SELECT model, annotator,
@@ -20,17 +17,13 @@ worst AS (             -- the class they label worst (lowest agreement; then mos
     SELECT model, annotator, class AS worst_class
     FROM (SELECT model, annotator, class, any_value(k) AS k, avg(agrees::INTEGER) AS accuracy, count(*) AS n,
                  avg(consensus_quality_score) AS q
-          FROM (SELECT s.*, v.k FROM scored s JOIN consensus_votes(model_name := model_name) v USING (model, label_id))
-          GROUP BY ALL)
+          FROM scored GROUP BY model, annotator, class)
     QUALIFY row_number() OVER (PARTITION BY model, annotator ORDER BY accuracy, n DESC, q DESC, k) = 1
 ),
-weights AS (
-    SELECT w.*, sum(annotator_weight) OVER (PARTITION BY model) AS weight_sum,
-           count(*) OVER (PARTITION BY model) AS annotators
-    FROM consensus_weights(model_name := model_name, consensus_method := consensus_method) w
-),
 mix AS (               -- the classifier's share in the mix: model_weight / (model_weight + adjusted annotator weight)
-    SELECT *, model_weight / (model_weight + weight_sum * mean_annotations / annotators) AS model_share FROM weights
+    SELECT *, model_weight / (model_weight + sum(annotator_weight) OVER (PARTITION BY model) * mean_annotations
+                              / count(*) OVER (PARTITION BY model)) AS model_share
+    FROM consensus_weights(model_name := model_name, consensus_method := consensus_method)
 )
 SELECT p.model, p.annotator,
        x.model_share * p.label_quality + (1 - x.model_share) * p.agreement_shared AS annotator_quality,

@@ -2,13 +2,13 @@
 -- param: model_name VARCHAR = NULL -- classifier whose predictions.probs to use; NULL: each classifier on its own
 -- param: consensus_method VARCHAR = 'best_quality' -- 'best_quality' or 'majority_vote'
 -- needs: tables
-WITH votes AS (
+WITH votes AS MATERIALIZED (
     SELECT * FROM consensus_votes(model_name := model_name)
 ),
-probs AS (
+probs AS MATERIALIZED (
     SELECT * FROM consensus_probs(model_name := model_name)
 ),
-mv AS (
+mv AS MATERIALIZED (
     SELECT * FROM consensus_majority(model_name := model_name)
 ),
 -- CROWDLAB's weights under the majority vote (consensus_weights does the same for the chosen consensus)
@@ -31,17 +31,17 @@ model_stats AS (
     WHERE m.num_annotations > 1
     GROUP BY ALL
 ),
-model_weight AS (
+model_weight AS MATERIALIZED (
     SELECT s.model, s.cl, (1 - s.cl) / (z.classes - 1) AS ncl,
            greatest(1 - s.model_error / s.mlce, 1e-6) * sqrt(n.mean_annotations) AS mw, s.mlce
     FROM model_stats s JOIN sizes z USING (model)
     JOIN (SELECT model, avg(num_annotations) AS mean_annotations FROM mv GROUP BY ALL) n USING (model)
 ),
-weighted AS (
+weighted AS MATERIALIZED (
     SELECT v.model, v.image_id, v.class, greatest(1 - (1 - a.agreement_with_annotators) / m.mlce, 1e-6) AS weight
     FROM votes v JOIN annotator_agreement(model_name := model_name) a USING (model, annotator) JOIN model_weight m USING (model)
 ),
-posterior AS (
+posterior AS MATERIALIZED (
     SELECT p.model, p.image_id, p.class, p.k,
            (p.p * m.mw + m.ncl * i.weight + (m.cl - m.ncl) * coalesce(c.weight, 0)) / (m.mw + i.weight) AS posterior
     FROM probs p JOIN model_weight m USING (model)

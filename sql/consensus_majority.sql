@@ -1,15 +1,15 @@
 -- description: Majority vote of the annotators per image, with cleanlab's tie-breaks in order (the classifier's probability, then the rarer class, then the annotators' agreement with the untied votes; cleanlab's final random pick is the lowest class index here), the rule that decided, and the share of annotators that agree.
 -- param: model_name VARCHAR = NULL -- classifier whose predictions.probs break ties; NULL: each classifier on its own
 -- needs: tables
-WITH votes AS (
+WITH votes AS MATERIALIZED (
     SELECT * FROM consensus_votes(model_name := model_name)
 ),
-counts AS (            -- votes per (image, class) with the classifier's probability of the class
+counts AS MATERIALIZED (            -- votes per (image, class) with the classifier's probability of the class
     SELECT v.model, v.image_id, v.class, v.k, count(*) AS votes, any_value(p.p) AS p
     FROM votes v JOIN consensus_probs(model_name := model_name) p USING (model, image_id, class)
     GROUP BY ALL
 ),
-modes AS (             -- the most voted classes of each image
+modes AS MATERIALIZED (             -- the most voted classes of each image
     SELECT *, count(*) OVER (PARTITION BY model, image_id) AS n_modes
     FROM (FROM counts QUALIFY votes = max(votes) OVER (PARTITION BY model, image_id))
 ),
@@ -20,7 +20,7 @@ by_model AS (          -- tie-break 1: the classifier's most probable of the mod
 frequency AS (         -- how often each class was voted, all images together
     SELECT model, class, sum(votes) AS total FROM counts GROUP BY ALL
 ),
-by_frequency AS (      -- tie-break 2: the least frequent class
+by_frequency AS MATERIALIZED (      -- tie-break 2: the least frequent class
     SELECT *, count(*) OVER (PARTITION BY model, image_id) AS n_left2
     FROM (SELECT b.* FROM by_model b JOIN frequency f USING (model, class)
           QUALIFY f.total = min(f.total) OVER (PARTITION BY b.model, b.image_id))

@@ -2,10 +2,10 @@
 -- param: model_name VARCHAR = NULL -- classifier whose predictions.probs to use; NULL: each classifier on its own
 -- param: consensus_method VARCHAR = 'best_quality' -- 'best_quality' or 'majority_vote' (consensus_labels)
 -- needs: tables
-WITH consensus AS (
+WITH consensus AS MATERIALIZED (
     SELECT * FROM consensus_labels(model_name := model_name, consensus_method := consensus_method)
 ),
-probs AS (
+probs AS MATERIALIZED (
     SELECT * FROM consensus_probs(model_name := model_name)
 ),
 sizes AS (             -- number of classes K and mean annotations per image

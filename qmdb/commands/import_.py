@@ -5,11 +5,13 @@ import argparse
 from ..database import project
 from ..errors import QmdbError
 from ..importers import dataset_formats, prediction_formats, import_dataset, import_metadata, import_predictions
+from ..importers.annotators import import_annotator
 
 NAME = "import"
 HELP = "import a dataset (coco, yolo, voc, folders, table, a plugin's format), a model's predictions, or per-image metadata"
 USAGE = """
   qmdb import DB FORMAT SOURCE [--name N] [--root DIR] [--split S] [--strict]    FORMAT: coco yolo voc folders table …
+  qmdb import DB FORMAT SOURCE --annotator NAME [--name N] [--root DIR]          one more annotator's labels of the same images
   qmdb import DB predictions FORMAT SOURCE --model M --dataset D [--columns C]   FORMAT: coco yolo probs …
   qmdb import DB metadata SOURCE --dataset D [--key path|image_id|source_id]"""
 
@@ -28,6 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="datasets: refuse a box reaching more than 1 pixel outside its image (default: "
                              "import it as written; errors_out_of_bounds lists it)")
+    parser.add_argument("--annotator", help="datasets: the file is this annotator's labels of images already in the "
+                                            "dataset, kept beside the other annotators' (source ids NAME:<id>)")
     parser.add_argument("--columns", help="predictions probs: which columns are which classes: a prefix (p for "
                                           "p0 … p9), a comma-separated list of classes, or a .json/.csv/.txt file")
 
@@ -55,6 +59,9 @@ def _run(con, args: argparse.Namespace) -> int:
         if not args.dataset:
             raise QmdbError("qmdb import metadata needs --dataset")
         report = import_metadata(con, source, dataset=args.dataset, key=args.key)
+    elif args.kind in dataset_formats() and args.annotator:
+        (source,) = _one(args, 1, "one SOURCE")
+        report = import_annotator(con, args.kind, source, annotator=args.annotator, name=args.name, root=args.root)
     elif args.kind in dataset_formats():
         (source,) = _one(args, 1, "one SOURCE")
         report = import_dataset(con, args.kind, source, name=args.name, root=args.root, split=args.split,
