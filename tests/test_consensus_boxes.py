@@ -1,6 +1,8 @@
 """Several annotators' boxes of the same images: one more annotator's file imported beside the others
 (`qmdb import … --annotator NAME`), consensus boxes by IoU grouping, and each annotator's box quality."""
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -29,18 +31,29 @@ def _csv(path, rows):
     return path
 
 
-@pytest.fixture
-def project(tmp_path):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The project folder, built once: "a" imported as the dataset, "b" and "c" as more annotators."""
+    folder = tmp_path_factory.mktemp("boxes")
     for name in ("one.png", "two.png"):
-        cv2.imwrite(str(tmp_path / name), np.full((200, 200, 3), 90, np.uint8))
-    con = qmdb.connect(tmp_path / "p.duckdb")
+        cv2.imwrite(str(folder / name), np.full((200, 200, 3), 90, np.uint8))
     first = [r for r in BOXES if r[0] == "a"]
-    (tmp_path / "a.csv").write_text("path,class,x,y,w,h,annotator\n" + "".join(
+    (folder / "a.csv").write_text("path,class,x,y,w,h,annotator\n" + "".join(
         ",".join(map(str, [*r[1:], r[0]])) + "\n" for r in first))
-    import_dataset(con, "table", tmp_path / "a.csv", name="boxes")
-    for who in ("b", "c"):
-        import_annotator(con, "table", _csv(tmp_path / f"{who}.csv", [r for r in BOXES if r[0] == who]),
-                         annotator=who, name="boxes")
+    with qmdb.connect(folder / "p.duckdb") as con:
+        import_dataset(con, "table", folder / "a.csv", name="boxes")
+        for who in ("b", "c"):
+            import_annotator(con, "table", _csv(folder / f"{who}.csv", [r for r in BOXES if r[0] == who]),
+                             annotator=who, name="boxes")
+    return folder
+
+
+@pytest.fixture
+def project(built, tmp_path):
+    """A copy of the built project for one test, in tmp_path (beside its images and files)."""
+    shutil.copytree(built, tmp_path, dirs_exist_ok=True)
+    con = qmdb.connect(tmp_path / "p.duckdb")
+    con.execute("UPDATE datasets SET root = ?", [str(tmp_path.resolve())])
     yield con
     con.close()
 
