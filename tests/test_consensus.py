@@ -25,13 +25,15 @@ RANDOM_SEED = 0     # np.random.choice([0, 1]) under this seed gives 0
 
 @pytest.fixture(scope="module")
 def annotated(demo_db, tmp_path_factory):
-    """A copy of the demo with three more annotators of the digits (qmdb.demo.annotators): 1-4 labels per image."""
-    from qmdb.demo.annotators import add_annotators
+    """A copy of the demo with three more annotators of the digits (1-4 labels per image) and three more of
+    the scenes' boxes (qmdb.demo.annotators)."""
+    from qmdb.demo.annotators import add_annotators, add_box_annotators
 
     path = tmp_path_factory.mktemp("consensus") / "demo.duckdb"
     shutil.copy(demo_db, path)
     con = qmdb.connect(path)
     add_annotators(con)
+    add_box_annotators(con)
     yield con
     con.close()
 
@@ -110,6 +112,14 @@ def test_consensus_beats_single_labels_and_finds_the_careless_annotator(annotate
     assert accuracy[0] > accuracy[1] + 0.05                        # consensus repairs most flipped labels
     order = [a for (a,) in annotated.sql("SELECT annotator FROM annotator_quality()").fetchall()]
     assert order[:2] == ["gus", "dana"]                             # the careless one, then the noisy one
+
+
+def test_demo_boxes_find_the_careless_box_annotator(annotated):
+    rows = annotated.sql("SELECT annotator, recall, mean_iou FROM annotator_box_quality()").fetchall()
+    assert rows[0][0] == "joe"                                      # jittery, misses a quarter of the objects
+    assert min(rows, key=lambda r: r[1])[0] == "joe" and min(rows, key=lambda r: r[2])[0] == "joe"
+    shared = annotated.sql("SELECT count(*) FROM consensus_boxes() WHERE is_consensus AND annotators >= 3").fetchall()
+    assert shared[0][0] > 300                                        # the scenes really have several annotators
 
 
 def _tied_project():
