@@ -91,12 +91,14 @@ def _export(format: str) -> Callable[..., Any]:
 
 @hookimpl
 def qmdb_export_formats() -> dict[str, Callable[..., Any]]:
-    return {"coco": _export("coco"), "yolo": _export("yolo")}
+    from .annotate import export_cvat, export_labelstudio
+
+    return {"coco": _export("coco"), "yolo": _export("yolo"), "cvat": export_cvat, "labelstudio": export_labelstudio}
 
 
 @hookimpl
 def qmdb_commands() -> list[str]:
     return [f"qmdb.commands.{name}" for name in (
         "init", "sql", "tables", "views", "import_", "export", "metrics", "serve", "snapshot", "tag",
-        "embed", "evaluate", "check", "demo", "gallery", "plot", "report", "compare", "cluster", "map",
+        "embed", "evaluate", "check", "demo", "gallery", "plot", "report", "compare", "cluster", "map", "annotate",
     )]
