@@ -16,7 +16,8 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def qmdb_schema() -> list[str]:
-    return ["qmdb.schema", "qmdb.udfs.tables", "qmdb.snapshots", "qmdb.embeddings.schema", "qmdb.evaluation.schema"]
+    return ["qmdb.schema", "qmdb.udfs.tables", "qmdb.snapshots", "qmdb.embeddings.schema", "qmdb.evaluation.schema",
+            "qmdb.history.schema"]
 
 
 @hookimpl
