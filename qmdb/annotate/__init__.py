@@ -112,8 +112,9 @@ def read_changes(con: duckdb.DuckDBPyConnection, file: str | Path, *, format: st
     format = format or detect(file)
     if format not in READERS:
         raise InputError(file, None, f"format must be one of {', '.join(READERS)}, not {format!r}")
-    shapes, scope = READERS[format](file, author).table(con)
-    return corrections.changes(con, shapes, scope, file=str(file), tool=format), scope
+    read = READERS[format](file, author)
+    shapes, scope = read.table(con)
+    return corrections.changes(con, shapes, scope, file=str(file), tool=format, tags=read.tags), scope
 
 
 def load_annotations(con: duckdb.DuckDBPyConnection, file: str | Path, *, format: str | None = None,

@@ -28,6 +28,7 @@ def read(file: str | Path, author: str | None = None) -> Shapes:
     shapes = Shapes(file, (str(info.get("contributor")).strip() or None) if info.get("contributor") else author)
     if shapes.author is None:
         shapes.author = author
+    shapes.tags = False  # COCO has no image-level labels: those of the task's images are left alone
     categories = {c.get("id"): c.get("name") for c in doc.get("categories") or [] if isinstance(c, dict)}
     names = {}
     for i, image in enumerate(doc["images"]):

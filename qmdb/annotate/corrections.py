@@ -74,14 +74,16 @@ def _pairs(con: duckdb.DuckDBPyConnection, same_class: bool, geometric: bool) ->
     return greedy(a, b, score)
 
 
-def changes(con: duckdb.DuckDBPyConnection, shapes: pa.Table, scope: pa.Table, *, file: str, tool: str) -> pa.Table:
+def changes(con: duckdb.DuckDBPyConnection, shapes: pa.Table, scope: pa.Table, *, file: str, tool: str,
+            tags: bool = True) -> pa.Table:
     """The label changes that make the labels of the `scope` images (image_id, author) what `shapes` says
-    (see the module); a deletion is the image's author's."""
+    (see the module); a deletion is the image's author's. `tags=False`: the format has no image-level
+    labels, so those are left as they are."""
     token = uuid.uuid4().hex[:8]
     with registered(con, _qmdb_shapes=shapes, _qmdb_scope=scope):
         check_classes(con, file)
         con.execute("CREATE OR REPLACE TEMP TABLE _qmdb_existing AS SELECT l.*, sc.author AS _author FROM labels l "
-                    "JOIN _qmdb_scope sc USING (image_id)")
+                    "JOIN _qmdb_scope sc USING (image_id)" + ("" if tags else " WHERE l.x IS NOT NULL"))
         con.execute("""CREATE OR REPLACE TEMP TABLE _qmdb_pairs AS
             SELECT s.rid, e.label_id FROM _qmdb_shapes s JOIN _qmdb_existing e
             ON e.label_id = s.label_id AND e.image_id = s.image_id AND (s.kind = 'tag') = (e.x IS NULL)

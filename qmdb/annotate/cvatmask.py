@@ -2,9 +2,9 @@
 background (CVAT for images 1.1: `<mask rle="…" left top width height>`), to and from COCO RLE.
 
 >>> import numpy as np
->>> m = np.zeros((4, 5), np.uint8); m[1:3, 2:4] = 1
+>>> m = np.zeros((4, 5), np.uint8); m[1:3, 2:4] = 1; m[1, 3] = 0
 >>> crop = from_binary(m); crop
-('1,1,1,1', 2, 1, 2, 2)
+('0,1,1,2', 2, 1, 2, 2)
 >>> bool((to_binary(*crop, 4, 5) == m).all())
 True
 """

@@ -60,6 +60,7 @@ class Shapes:
     def __init__(self, file: str, author: str | None = None):
         self.file = file
         self.author = author            # the file's annotator (task owner, assignee): the fallback of every shape
+        self.tags = True                # whether the format carries image-level labels (COCO does not)
         self.cols: dict[str, list] = {c: [] for c in ("image", "class", "kind", "box", "ring", "mask",
                                                        "label_id", "author", "field")}
         self.images: dict[str, tuple[int | None, int | None, int | None, str | None]] = {}
