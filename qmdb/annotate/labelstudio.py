@@ -1,6 +1,6 @@
 """Label Studio: tasks (JSON) written from a selection with a labeling config, and an export read back.
 
-Written: `tasks.json`, one task per image whose `data` holds the image's URL
+Written: `tasks.json`, one task per image (its `id` the image_id) whose `data` holds the image's URL
 or path (`image`), its qmdb `image_id` and name; its labels as one
 annotation (so the annotator corrects rather than redraws) and every model's
 predictions on it as pre-annotations (`predictions`, one per model, with
@@ -77,7 +77,7 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, refs: pa.Table, models: lis
                               FROM _qmdb_ls_predictions p JOIN _qmdb_refs r USING (image_id) GROUP BY 1, 2),
                      preds AS (SELECT image_id, list(json_object('model_version', model, 'score', score, 'result', result)
                                                      ORDER BY model) AS predictions FROM pred GROUP BY 1),
-                     tasks AS (SELECT r.image_id, json_object(
+                     tasks AS (SELECT r.image_id, json_object('id', r.image_id,
                                  'data', json_object('image', r.ref, 'qmdb_image_id', r.image_id, 'path', r.name),
                                  'annotations', CASE WHEN a.result IS NULL THEN [] ELSE [json_object('result', a.result,
                                                 'ground_truth', false, 'was_cancelled', false)] END,

@@ -3,8 +3,6 @@
 import json
 import xml.etree.ElementTree as ET
 
-import cv2
-import numpy as np
 import pytest
 
 import qmdb
@@ -14,53 +12,19 @@ from qmdb.errors import InputError
 pytest.importorskip("pycocotools")
 
 
-def _rle(mask):
-    from pycocotools import mask as api
-
-    rle = api.encode(np.asfortranarray(mask))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-@pytest.fixture
-def toy(tmp_path):
-    """Three 64 x 48 images: two boxes; a polygon and a mask-only label; an image-level class."""
-    root = tmp_path / "data"
-    root.mkdir()
-    for i in range(3):
-        cv2.imwrite(str(root / f"im{i}.png"), np.full((48, 64, 3), 40 * i, np.uint8))
-    blob = np.zeros((48, 64), np.uint8)
-    blob[10:20, 30:45] = 1
-    blob[12:14, 33:36] = 0                      # a hole: no polygon says this
-    doc = {"images": [{"id": i + 1, "file_name": f"im{i}.png", "width": 64, "height": 48} for i in range(3)],
-           "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
-           "annotations": [
-               {"id": 1, "image_id": 1, "category_id": 1, "bbox": [5.25, 6.5, 20, 10], "area": 200, "iscrowd": 0},
-               {"id": 2, "image_id": 1, "category_id": 2, "bbox": [30, 20, 15, 12], "area": 180, "iscrowd": 0},
-               {"id": 3, "image_id": 2, "category_id": 2, "bbox": [2, 2, 10, 10], "area": 50, "iscrowd": 0,
-                "segmentation": [[2, 2, 12, 2, 12, 12]]},
-               {"id": 4, "image_id": 2, "category_id": 1, "bbox": [30, 10, 15, 10], "area": float(blob.sum()),
-                "iscrowd": 1, "segmentation": _rle(blob)}]}
-    (tmp_path / "toy.json").write_text(json.dumps(doc))
-    con = qmdb.connect(tmp_path / "toy.duckdb")
-    qmdb.import_dataset(con, "coco", tmp_path / "toy.json", name="toy", root=root)
-    con.execute("INSERT INTO labels (image_id, class, source_id) SELECT image_id, 'dog', 'tag-1' FROM images "
-                "WHERE path = 'im2.png'")
-    yield con
-    con.close()
-
-
 def _labels(con):
     return con.sql("SELECT label_id, image_id, class, round(x, 6), round(y, 6), round(w, 6), round(h, 6), polygon, "
                    "mask FROM labels ORDER BY label_id").fetchall()
 
 
-def test_cvat_round_trip_is_no_change(toy, tmp_path):
+def test_cvat_round_trip_is_no_change(toy, toy_db, tmp_path):
     report = export_cvat(toy, tmp_path / "task", query="SELECT image_id FROM images", owner="ana")
     assert (report.images, report.labels) == (3, 5)
     root = ET.parse(tmp_path / "task" / "annotations.xml").getroot()
     kinds = sorted(el.tag for image in root.iter("image") for el in image)
     assert kinds == ["box", "box", "mask", "polygon", "tag"]
-    assert (tmp_path / "task" / "images" / "im0.png").resolve() == (tmp_path / "data" / "im0.png").resolve()
+    link = tmp_path / "task" / "images" / "im0.png"
+    assert link.is_symlink() and link.resolve() == (toy_db.parent / "data" / "im0.png").resolve()
     changes, scope = read_changes(toy, tmp_path / "task" / "annotations.xml")
     assert scope.num_rows == 3 and changes.num_rows == 0
 
