@@ -70,13 +70,14 @@ def place(table: pa.Table, out: Path, mode: str, base: str | None = None) -> lis
     return [f"images/{n}" for n in image_names]
 
 
-_SERVED = re.compile(r"/images/(\d+)(?:[/?#].*)?$")
+_SERVED = re.compile(r"(?:^|/images/)(\d+)(?:[/?#].*)?$")   # a URL of qmdb serve, or its last part (CVAT's name)
 
 
 def resolve(con: duckdb.DuckDBPyConnection, file: str, given: list[str], scope_ids: list[int | None] | None = None) -> list[int]:
     """The image_id of each image name a tool's file gives: its qmdb image id where the file carries it
     (`scope_ids`), else the exported name (`path` or `dataset/path`, any leading `images/` dropped), else a
-    URL served by qmdb (`…/images/{id}`), else a file name that is unique in the project. A name that
+    URL served by qmdb (`…/images/{id}`, or the bare id CVAT names such an image by), else a file name
+    that is unique in the project. A name that
     matches nothing, or several images, is an error naming it."""
     from ..errors import InputError
 
@@ -91,8 +92,10 @@ def resolve(con: duckdb.DuckDBPyConnection, file: str, given: list[str], scope_i
                               regexp_replace(regexp_replace(given, '^[a-z]+://[^/]+/', ''), '^(\\./)?(images/)?', '') AS key
                        FROM _qmdb_annotate_names),
                  byid AS (SELECT g.n, i.image_id FROM g JOIN images i ON i.image_id = g.carried),
-                 bypath AS (SELECT g.n, i.image_id FROM g JOIN images i ON g.key = i.path OR g.key = i.dataset || '/' || i.path
-                            WHERE g.n NOT IN (SELECT n FROM byid)),
+                 bypath AS (SELECT n, image_id FROM (SELECT g.n, i.image_id FROM g JOIN images i ON g.key = i.path
+                                                     UNION SELECT g.n, i.image_id FROM g JOIN images i
+                                                     ON g.key = i.dataset || '/' || i.path)
+                            WHERE n NOT IN (SELECT n FROM byid)),
                  byurl AS (SELECT g.n, i.image_id FROM g JOIN images i ON i.image_id = g.served
                            WHERE g.n NOT IN (SELECT n FROM byid UNION ALL SELECT n FROM bypath)),
                  byname AS (SELECT g.n, i.image_id FROM g JOIN images i ON parse_filename(i.path) = parse_filename(g.key)

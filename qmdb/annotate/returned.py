@@ -12,6 +12,8 @@ importer does.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 
@@ -49,7 +51,7 @@ def number(file: str, field: str, value: object) -> float:
         out = float(value)
     except (TypeError, ValueError):
         raise InputError(file, field, f"expected a number, got {value!r}") from None
-    if not np.isfinite(out):
+    if not math.isfinite(out):
         raise InputError(file, field, f"expected a finite number, got {value!r}")
     return out
 
