@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         options["tag"] = args.tag
     with project(args.database) as con:
         if args.format == "yolo":
-            options["images"] = args.images or "symlink"
+            options["images"] = {"link": "symlink", None: "symlink"}.get(args.images, args.images)
             options["segments"] = args.segments
         elif args.segments:
             raise QmdbError("--segments is an option of --format yolo (COCO exports carry masks always)")
