@@ -100,4 +100,5 @@ def qmdb_commands() -> list[str]:
     return [f"qmdb.commands.{name}" for name in (
         "init", "sql", "tables", "views", "import_", "export", "metrics", "serve", "snapshot", "tag",
         "embed", "evaluate", "check", "demo", "gallery", "plot", "report", "compare", "cluster", "map",
+        "history", "fix",
     )]
