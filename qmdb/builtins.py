@@ -101,5 +101,6 @@ def qmdb_export_formats() -> dict[str, Callable[..., Any]]:
 def qmdb_commands() -> list[str]:
     return [f"qmdb.commands.{name}" for name in (
         "init", "sql", "tables", "views", "import_", "export", "metrics", "serve", "snapshot", "tag",
-        "embed", "evaluate", "check", "demo", "gallery", "plot", "report", "compare", "cluster", "map", "annotate",
+        "embed", "evaluate", "check", "demo", "gallery", "plot", "report", "compare", "cluster", "map",
+        "history", "fix", "annotate",
     )]

@@ -23,6 +23,7 @@ from ..transaction import transaction
 from .record import Batch, label_columns, recording
 
 OPS = ("insert", "update", "delete")
+PER_ROW = ("author", "reason")  # optional columns that override the batch's author / reason per label
 CHANGES, INSERTS, AUTHORS = "_qmdb_changes", "_qmdb_inserts", "_qmdb_change_authors"
 SCOPE = (f"SELECT label_id FROM {CHANGES} WHERE op <> 'insert' AND label_id IS NOT NULL "
          f"UNION ALL SELECT label_id FROM {INSERTS}")
@@ -39,7 +40,7 @@ def _check(con: duckdb.DuckDBPyConnection, changes: pa.Table, source: str) -> li
     names = changes.column_names
     if "op" not in names:
         raise InputError(source, "op", "the changes need an 'op' column (insert, update or delete)")
-    unknown = [c for c in names if c not in known and c not in ("op", "author")]
+    unknown = [c for c in names if c not in known and c not in ("op", *PER_ROW)]
     if unknown:
         raise InputError(source, unknown[0], f"not a column of labels (they are: {', '.join(known)})")
     columns = [c for c in names if c in known and c != "label_id"]
@@ -77,7 +78,7 @@ def apply_changes(con: duckdb.DuckDBPyConnection, changes: pa.Table, *, author: 
     """Apply label changes in one transaction and record each as a label version; returns the batch id.
 
     `changes` has `op` ('insert' | 'update' | 'delete'), `label_id` (null for an insert) and any
-    label columns; an optional `author` column overrides `author` per row. An update sets the
+    label columns; optional `author` and `reason` columns override `author` / `reason` per row. An update sets the
     columns present and keeps the others; an insert needs image_id and class (source_id is
     'qmdb-<label_id>' when absent). Unknown ids, ops or columns raise one `InputError` and apply nothing.
     """
@@ -94,10 +95,11 @@ def apply_changes(con: duckdb.DuckDBPyConnection, changes: pa.Table, *, author: 
 def _apply(con: duckdb.DuckDBPyConnection, changes: pa.Table, columns: list[str], batch: Batch) -> int:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {INSERTS} AS SELECT nextval('label_id_seq') AS label_id, "
                 f"* EXCLUDE (op, label_id) FROM {CHANGES} WHERE op = 'insert'")
-    if "author" in changes.column_names:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {AUTHORS} AS SELECT label_id, author FROM {INSERTS} "
-                    f"WHERE author IS NOT NULL UNION ALL SELECT label_id, author FROM {CHANGES} "
-                    "WHERE op <> 'insert' AND author IS NOT NULL")
+    given = [c for c in PER_ROW if c in changes.column_names]
+    if given:
+        select = ", ".join(f"{c}::VARCHAR AS {c}" if c in given else f"NULL::VARCHAR AS {c}" for c in PER_ROW)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {AUTHORS} AS SELECT label_id, {select} FROM {INSERTS} "
+                    f"UNION ALL SELECT label_id, {select} FROM {CHANGES} WHERE op <> 'insert'")
         batch.authors = AUTHORS
     try:
         with recording(con, batch, SCOPE):

@@ -38,7 +38,7 @@ class Batch:
     undoes: int | None = None
     batch_id: int = 0
     changes: int = 0
-    authors: str | None = field(default=None)  # a table (label_id, author) of per-label authors
+    authors: str | None = field(default=None)  # a table (label_id, author, reason): per-label overrides
 
 
 def open_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> int:
@@ -82,7 +82,7 @@ def _write_versions(con: duckdb.DuckDBPyConnection, batch: Batch) -> int:
     columns = [c for c in label_columns(con) if c != "label_id" and c in before]
     changed = ", ".join(f"CASE WHEN a.\"{c}\" IS DISTINCT FROM b.\"{c}\" THEN '{c}' END" for c in columns)
     authors = (f"LEFT JOIN {batch.authors} au ON au.label_id = d.label_id" if batch.authors
-               else "LEFT JOIN (SELECT NULL::BIGINT AS label_id, NULL::VARCHAR AS author) au ON false")
+               else "LEFT JOIN (SELECT NULL::BIGINT AS label_id, NULL::VARCHAR AS author, NULL::VARCHAR AS reason) au ON false")
     return con.execute(f"""
         INSERT INTO label_versions (label_id, version, batch_id, op, changed, old, new, author, source, reason, created_at)
         WITH d AS (
@@ -98,7 +98,7 @@ def _write_versions(con: duckdb.DuckDBPyConnection, batch: Batch) -> int:
             WHERE label_id IN (SELECT label_id FROM d) GROUP BY label_id
         )
         SELECT d.label_id, coalesce(last.version, 0) + 1, $batch, d.op, d.changed, d.old, d.new,
-               coalesce(au.author, $author), $source, $reason, now()::TIMESTAMP
+               coalesce(au.author, $author), $source, coalesce(au.reason, $reason), now()::TIMESTAMP
         FROM d LEFT JOIN last USING (label_id) {authors}
         WHERE len(d.changed) > 0 OR d.op <> 'update'
     """, {"batch": batch.batch_id, "author": batch.author, "source": batch.source,
