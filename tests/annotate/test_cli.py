@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import qmdb
+from qmdb.annotate import export_cvat
 from qmdb.cli import main
 
 pytest.importorskip("pycocotools")
@@ -47,3 +48,15 @@ def test_bad_file_is_one_line(toy_db, tmp_path, capsys):
     assert main(["annotate", "load", str(db), str(bad)]) != 0
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"{bad}: [0].data.image: the task names no image") and "\n" not in err
+
+
+def test_a_tag_on_images_exports_them_with_all_their_labels(toy, tmp_path):
+    from qmdb.errors import QmdbError
+
+    image, labels = toy.sql("SELECT image_id, count(*) FROM labels GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchall()[0]
+    qmdb.tag(toy, "image", image, "send")
+    assert (qmdb.export_coco(toy, tmp_path / "c.json", tag="send").images, ) == (1, )
+    report = export_cvat(toy, tmp_path / "t", tag="send")
+    assert (report.images, report.labels) == (1, labels)
+    with pytest.raises(QmdbError, match="no image, label or prediction is tagged 'nothing'"):
+        qmdb.export_coco(toy, tmp_path / "d.json", tag="nothing")
