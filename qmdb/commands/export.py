@@ -7,10 +7,12 @@ from ..errors import QmdbError
 from .. import plugins
 from ..database import project
 from ..annotate.images import MODES as ANNOTATE_MODES
+from ..export import selection
 from ..export.yolo import IMAGE_MODES
 from .arguments import view_params
 
 NAME = "export"
+TAGGED = ("coco", "yolo", "cvat", "labelstudio")  # the formats that take `tag=` themselves
 HELP = "export the images/labels a query, view or tag selects as COCO JSON, a YOLO folder, a CVAT or Label Studio task"
 
 
@@ -33,9 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     params = view_params(args.param)
     options = {"query": args.query, "view": args.view, "params": params or None}
-    if args.tag is not None:
-        options["tag"] = args.tag
     with project(args.database) as con:
+        if args.tag is not None and args.format in TAGGED:
+            options["tag"] = args.tag
+        elif args.tag is not None:  # a plugin's format takes the tag as the query selecting it
+            options["query"] = selection.tag_query(con, args.tag)[0]
         if args.format == "yolo":
             options["images"] = {"link": "symlink", None: "symlink"}.get(args.images, args.images)
             options["segments"] = args.segments

@@ -18,17 +18,19 @@ from ..errors import QmdbError
 
 
 def tag_query(con: duckdb.DuckDBPyConnection, tag: str) -> tuple[str, list]:
-    """The SQL selecting what `tag` is on (see the module's docstring); a tag on nothing is an error."""
+    """The SQL selecting what `tag` is on (see the module's docstring), the tag written in as a literal (so
+    any export format can take it as a query); a tag on nothing is an error."""
     kinds = {k for (k,) in con.execute("SELECT DISTINCT item_type FROM tags WHERE tag = ?", [tag]).fetchall()}
     if not kinds:
         raise QmdbError(f"no image, label or prediction is tagged '{tag}'")
+    literal = "'" + str(tag).replace("'", "''") + "'"
     if kinds == {"label"}:
-        return "SELECT item_id AS label_id FROM tags WHERE tag = ? AND item_type = 'label'", [tag]
-    return ("SELECT image_id FROM images WHERE image_id IN (SELECT item_id FROM tags WHERE tag = $tag AND item_type = 'image') "
-            "OR image_id IN (SELECT l.image_id FROM labels l JOIN tags t ON t.item_id = l.label_id "
-            "AND t.item_type = 'label' AND t.tag = $tag) "
-            "OR image_id IN (SELECT p.image_id FROM predictions p JOIN tags t ON t.item_id = p.prediction_id "
-            "AND t.item_type = 'prediction' AND t.tag = $tag)", {"tag": tag})
+        return f"SELECT item_id AS label_id FROM tags WHERE tag = {literal} AND item_type = 'label'", []
+    return (f"SELECT image_id FROM images WHERE image_id IN (SELECT item_id FROM tags WHERE tag = {literal} "
+            f"AND item_type = 'image') OR image_id IN (SELECT l.image_id FROM labels l JOIN tags t ON "
+            f"t.item_id = l.label_id AND t.item_type = 'label' AND t.tag = {literal}) "
+            f"OR image_id IN (SELECT p.image_id FROM predictions p JOIN tags t ON t.item_id = p.prediction_id "
+            f"AND t.item_type = 'prediction' AND t.tag = {literal})", [])
 
 
 def query_of(con: duckdb.DuckDBPyConnection, query: str | None, view: str | None,
@@ -47,7 +49,7 @@ def query_of(con: duckdb.DuckDBPyConnection, query: str | None, view: str | None
     return query.strip().rstrip(";"), []
 
 
-def select(con: duckdb.DuckDBPyConnection, query: str, values: list | dict) -> dict[str, int]:
+def select(con: duckdb.DuckDBPyConnection, query: str, values: list) -> dict[str, int]:
     """Materialize the selected images and labels; returns their counts."""
     try:
         columns = {c.lower() for c in con.sql(f"SELECT * FROM ({query}) LIMIT 0", params=values).columns}
