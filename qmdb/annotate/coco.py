@@ -54,6 +54,7 @@ def read(file: str | Path, author: str | None = None) -> Shapes:
                 raise InputError(file, f"{field}.segmentation", "expected a list of polygons [[x1, y1, ...], ...]")
             shapes.polygon(name, cls, segm, field=f"{field}.segmentation", label_id=label_id, author=who)
         elif isinstance(segm, dict):
+            _check_rle(file, f"{field}.segmentation", segm)
             shapes.mask(name, cls, segm, field=f"{field}.segmentation", label_id=label_id, author=who)
         else:
             bbox = ann.get("bbox")
@@ -62,3 +63,17 @@ def read(file: str | Path, author: str | None = None) -> Shapes:
             x, y, w, h = (number(file, f"{field}.bbox", v) for v in bbox)
             shapes.box(name, cls, x, y, w, h, field=f"{field}.bbox", label_id=label_id, author=who)
     return shapes
+
+
+def _check_rle(file: str, field: str, segm: dict) -> None:
+    """A compressed RLE string must decode (pycocotools takes some garbage without a word, and decodes it to
+    nothing only when asked for the pixels)."""
+    from ..importers.masks import mask_api
+
+    size, counts = segm.get("size"), segm.get("counts")
+    if not isinstance(counts, str) or not isinstance(size, list) or len(size) != 2:
+        return  # an uncompressed RLE or a malformed one: the encoder checks those, naming the field
+    try:
+        mask_api("reading COCO masks").decode({"size": [int(v) for v in size], "counts": counts.encode("ascii")})
+    except (ValueError, TypeError, UnicodeEncodeError):
+        raise InputError(file, f"{field}.counts", "not a valid compressed RLE string") from None

@@ -13,6 +13,7 @@ importer does.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -126,7 +127,11 @@ class Shapes:
         area = box[:, 2] * box[:, 3]
         segs = [r if r is not None else m for r, m in zip(rings, masks)]
         hw = np.array([sizes.get(int(i), [None, None]) for i in image_id], float).reshape(n, 2)
-        enc = encode(self.file, "shapes", segs, hw[:, 0], hw[:, 1])
+        try:
+            enc = encode(self.file, "shapes", segs, hw[:, 0], hw[:, 1])
+        except InputError as error:   # name the shape as the file does, not by its row
+            row = re.match(r"shapes\[(\d+)\]", error.field or "")
+            raise InputError(self.file, c["field"][int(row.group(1))] if row else error.field, error.message) from None
         has_seg = np.array([s is not None for s in segs], bool)
         ring_box = np.array([_bounds(r) if r is not None else (np.nan,) * 4 for r in rings], float).reshape(n, 4)
         is_ring = np.array([r is not None for r in rings], bool)

@@ -130,3 +130,15 @@ def test_bad_input_is_one_line_and_applies_nothing(toy, tmp_path, edit, field):
     message = str(error.value)
     assert message.startswith(str(file)) and field in message and "\n" not in message
     assert _labels(toy) == before
+
+
+def test_a_bad_coco_mask_is_named(toy, tmp_path):
+    doc = {"images": [{"id": 1, "file_name": "im0.png", "width": 64, "height": 48}],
+           "categories": [{"id": 1, "name": "cat"}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+                            "segmentation": {"size": [48, 64], "counts": "!!bad"}}]}
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    before = _labels(toy)
+    with pytest.raises(InputError, match=r"c.json: annotations\[0\].segmentation.counts: not a valid compressed RLE"):
+        load_annotations(toy, tmp_path / "c.json")
+    assert _labels(toy) == before
