@@ -19,6 +19,7 @@ _EXPORTS = {
     "export_gallery": "gallery",
     "import_dataset": "importers", "import_metadata": "importers", "import_predictions": "importers",
     "find_label_errors": "label_errors",
+    "apply_changes": "history", "fix": "history.fix", "undo": "history",
     "coreset": "selection",
     "create_app": "server_entry",
     "diff_snapshots": "snapshots", "snapshot": "snapshots",

@@ -16,7 +16,8 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def qmdb_schema() -> list[str]:
-    return ["qmdb.schema", "qmdb.udfs.tables", "qmdb.snapshots", "qmdb.embeddings.schema", "qmdb.evaluation.schema"]
+    return ["qmdb.schema", "qmdb.udfs.tables", "qmdb.snapshots", "qmdb.embeddings.schema", "qmdb.evaluation.schema",
+            "qmdb.history.schema"]
 
 
 @hookimpl
@@ -91,7 +92,9 @@ def _export(format: str) -> Callable[..., Any]:
 
 @hookimpl
 def qmdb_export_formats() -> dict[str, Callable[..., Any]]:
-    return {"coco": _export("coco"), "yolo": _export("yolo")}
+    from .annotate import export_cvat, export_labelstudio
+
+    return {"coco": _export("coco"), "yolo": _export("yolo"), "cvat": export_cvat, "labelstudio": export_labelstudio}
 
 
 @hookimpl
@@ -99,4 +102,5 @@ def qmdb_commands() -> list[str]:
     return [f"qmdb.commands.{name}" for name in (
         "init", "sql", "tables", "views", "import_", "export", "metrics", "serve", "snapshot", "tag",
         "embed", "evaluate", "check", "demo", "gallery", "plot", "report", "compare", "cluster", "map",
+        "history", "fix", "annotate",
     )]

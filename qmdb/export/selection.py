@@ -1,7 +1,10 @@
-"""What to export: the images and labels a query or view selects.
+"""What to export: the images and labels a query, a view or a tag selects.
 
 Rows carrying `label_id` select those labels (and their images); rows carrying
-only `image_id` select those images with all their labels. The selection is
+only `image_id` select those images with all their labels. A tag selects the
+labels tagged with it (as `label_id` rows) and, where images or predictions
+carry it, those images (of the predictions) with all their labels; when both
+kinds carry it, the images of all of them (`tag_query`). The selection is
 materialized into temporary tables `_qmdb_export_images` and
 `_qmdb_export_labels` that the writers read with SQL.
 """
@@ -14,11 +17,31 @@ from .. import views
 from ..errors import QmdbError
 
 
+def tag_query(con: duckdb.DuckDBPyConnection, tag: str) -> tuple[str, list]:
+    """The SQL selecting what `tag` is on (see the module's docstring), the tag written in as a literal (so
+    any export format can take it as a query); a tag on nothing is an error."""
+    kinds = {k for (k,) in con.execute("SELECT DISTINCT item_type FROM tags WHERE tag = ?", [tag]).fetchall()}
+    if not kinds:
+        raise QmdbError(f"no image, label or prediction is tagged '{tag}'")
+    literal = "'" + str(tag).replace("'", "''") + "'"
+    if kinds == {"label"}:
+        return f"SELECT item_id AS label_id FROM tags WHERE tag = {literal} AND item_type = 'label'", []
+    return (f"SELECT image_id FROM images WHERE image_id IN (SELECT item_id FROM tags WHERE tag = {literal} "
+            f"AND item_type = 'image') OR image_id IN (SELECT l.image_id FROM labels l JOIN tags t ON "
+            f"t.item_id = l.label_id AND t.item_type = 'label' AND t.tag = {literal}) "
+            f"OR image_id IN (SELECT p.image_id FROM predictions p JOIN tags t ON t.item_id = p.prediction_id "
+            f"AND t.item_type = 'prediction' AND t.tag = {literal})", [])
+
+
 def query_of(con: duckdb.DuckDBPyConnection, query: str | None, view: str | None,
-             params: dict | None) -> tuple[str, list]:
-    """The SQL and bound values of `query` or of `view` run with `params`."""
-    if (query is None) == (view is None):
-        raise QmdbError("export needs exactly one of a query or a view")
+             params: dict | None, tag: str | None = None) -> tuple[str, list]:
+    """The SQL and bound values of `query`, of `view` run with `params`, or of `tag`."""
+    if sum(x is not None for x in (query, view, tag)) != 1:
+        raise QmdbError("export needs exactly one of a query, a view or a tag")
+    if tag is not None:
+        if params:
+            raise QmdbError("parameters go with a view, not a tag")
+        return tag_query(con, tag)
     if view is not None:
         return views.get(con, view).call_sql(params or {})
     if params:

@@ -4,7 +4,9 @@ A format module parses its source into a `DatasetBatch` (Arrow tables, no
 database access); `write_dataset` then upserts it inside a transaction, so a
 failure anywhere leaves the database exactly as it was. Ids stay stable across
 re-imports: images upsert on (dataset, path), labels on (image_id, source_id),
-and labels of the re-imported images that the source no longer has are removed.
+and labels of the re-imported images that the source no longer has are removed. What an import
+changes in `labels` is recorded as one batch of label versions (`qmdb.history`): the first import
+inserts version 1 of each label, a re-import records what it inserted, updated and deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
+from ..history.record import Batch, recording
 from ..schema import add_columns
 from ..transaction import registered, transaction
 from .extras import sql_types
@@ -115,28 +118,31 @@ def _write(con: duckdb.DuckDBPyConnection, batch: DatasetBatch) -> ImportReport:
         img = pa.table({**{c: images[c] for c in image_cols}, **batch.image_extras})
         lab = conform(labels, LABEL_TYPES, batch.label_extras)
         with registered(con, _qmdb_images=img, _qmdb_labels=lab, _qmdb_classes=conform(batch.classes, CLASS_TYPES, {})):
-            columns = ["dataset", *img.column_names]
-            select = "SELECT $name, " + ", ".join(f'"{c}"' for c in img.column_names) + " FROM _qmdb_images"
-            con.execute(_upsert_sql("images", columns, select, ("dataset", "path"), keep=("split",)), {"name": batch.name})
-            con.execute(
-                "INSERT INTO classes (dataset, class_id, class, supercategory, keypoints, skeleton) SELECT $name, class_id, "
-                "class, supercategory, keypoints, skeleton FROM _qmdb_classes ON CONFLICT (dataset, class) DO UPDATE SET "
-                "class_id = excluded.class_id, supercategory = COALESCE(excluded.supercategory, classes.supercategory), "
-                "keypoints = COALESCE(excluded.keypoints, classes.keypoints), "
-                "skeleton = COALESCE(excluded.skeleton, classes.skeleton)", {"name": batch.name})
-            label_cols = [c for c in lab.column_names if c != "path"]
-            select = ("SELECT i.image_id, " + ", ".join(
-                "COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"
-                else f'l."{c}"' for c in label_cols)
-                + " FROM _qmdb_labels l JOIN images i ON i.dataset = $name AND i.path = l.path")
-            con.execute(_upsert_sql("labels", ["image_id", *label_cols], select, ("image_id", "source_id")), {"name": batch.name})
-            report.removed = _remove_stale_labels(con, batch.name)
+            history = Batch(None, f"import:{batch.format}:{batch.source}", f"import of dataset '{batch.name}'")
+            with recording(con, history, _IMPORTED_LABELS, {"name": batch.name}, keep_empty=False):
+                columns = ["dataset", *img.column_names]
+                select = "SELECT $name, " + ", ".join(f'"{c}"' for c in img.column_names) + " FROM _qmdb_images"
+                con.execute(_upsert_sql("images", columns, select, ("dataset", "path"), keep=("split",)), {"name": batch.name})
+                con.execute(
+                    "INSERT INTO classes (dataset, class_id, class, supercategory, keypoints, skeleton) SELECT $name, class_id, "
+                    "class, supercategory, keypoints, skeleton FROM _qmdb_classes ON CONFLICT (dataset, class) DO UPDATE SET "
+                    "class_id = excluded.class_id, supercategory = COALESCE(excluded.supercategory, classes.supercategory), "
+                    "keypoints = COALESCE(excluded.keypoints, classes.keypoints), "
+                    "skeleton = COALESCE(excluded.skeleton, classes.skeleton)", {"name": batch.name})
+                label_cols = [c for c in lab.column_names if c != "path"]
+                select = ("SELECT i.image_id, " + ", ".join(
+                    "COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"
+                    else f'l."{c}"' for c in label_cols)
+                    + " FROM _qmdb_labels l JOIN images i ON i.dataset = $name AND i.path = l.path")
+                con.execute(_upsert_sql("labels", ["image_id", *label_cols], select, ("image_id", "source_id")), {"name": batch.name})
+                report.removed = _remove_stale_labels(con, batch.name)
             report.errors = _record_errors(con, batch, img, root)
         report.images, report.labels = img.num_rows, lab.num_rows
     return report
 
 
 _IMPORTED_IDS = "SELECT i.image_id FROM images i JOIN _qmdb_images n ON i.dataset = $name AND i.path = n.path"
+_IMPORTED_LABELS = f"SELECT label_id FROM labels WHERE image_id IN ({_IMPORTED_IDS})"
 
 
 def _remove_stale_labels(con: duckdb.DuckDBPyConnection, name: str) -> int:
