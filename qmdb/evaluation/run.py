@@ -88,7 +88,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     seconds = time.perf_counter() - start
     tables = {"_qmdb_match_rows": rows} | ({"_qmdb_ap_rows": ap} if task == "detection" else {})
     with transaction(con, **tables):
-        for table in ("matches", "eval_ap", "evaluations"):
+        for table in ("matches", "eval_ap", "evaluations", "eval_errors"):
             con.execute(f"DELETE FROM {table} WHERE model = ?", [model])
         if task == "detection":
             con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT ? AS model, *, NULL "

@@ -1,4 +1,4 @@
-"""The evaluation tables: `matches` (the base of every evaluation view), `eval_ap`, `evaluations`;
+"""The evaluation tables: `matches` (the base of every evaluation view), `eval_ap`, `evaluations`, `eval_errors`;
 and the SQL macros `wilson_low(successes, trials)`, `wilson_high(successes, trials)` the views use."""
 
 from __future__ import annotations
@@ -56,6 +56,27 @@ MIGRATIONS = migrations("evaluation")(
              + 1.959963984540054 * sqrt((successes / trials) * (1 - successes / trials) / trials
                                         + 1.959963984540054 ** 2 / (4 * trials * trials)))
             / (1 + 1.959963984540054 ** 2 / trials) END;
+        """,
+        # TIDE's error type of every evaluated prediction and label (qmdb.evaluation.errors).
+        """
+        CREATE TABLE IF NOT EXISTS eval_errors (
+            model VARCHAR NOT NULL,
+            iou_type VARCHAR NOT NULL DEFAULT 'bbox' CHECK (iou_type IN ('bbox', 'segm', 'keypoints')),
+            item_type VARCHAR NOT NULL CHECK (item_type IN ('prediction', 'label')),
+            image_id BIGINT NOT NULL,
+            prediction_id BIGINT,
+            label_id BIGINT,
+            class VARCHAR NOT NULL,
+            score DOUBLE,
+            outcome VARCHAR NOT NULL CHECK (outcome IN ('TP', 'FP', 'FN', 'ignored')),
+            error_type VARCHAR CHECK (error_type IN ('classification', 'localization', 'both', 'duplicate',
+                                                     'background', 'missed')),
+            target_class VARCHAR,
+            iou DOUBLE,
+            fixable BOOLEAN NOT NULL,
+            image_order BIGINT NOT NULL,
+            det_rank INTEGER NOT NULL
+        );
         """,
     ]
 )
