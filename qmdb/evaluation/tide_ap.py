@@ -34,24 +34,27 @@ from .tide import ERROR_TYPES, SHORT_NAMES
 _RECALLS = np.array([x / 100 for x in range(101)])   # tidecv's recall points (not linspace's bits)
 
 
-def _class_ap(score: np.ndarray, true: np.ndarray, keys: tuple, n_gt: int) -> float:
-    """tidecv's `APDataObject.get_ap`: 101-point interpolated AP x100; 0 without ground truth."""
-    if n_gt == 0 or len(score) == 0:
+def _class_ap(true: np.ndarray, n_gt: int) -> float:
+    """tidecv's `APDataObject.get_ap` on points already in curve order: 101-point AP x100; 0 without truth."""
+    if n_gt == 0 or len(true) == 0:
         return 0.0
-    s = np.lexsort(keys[::-1] + (-score,))
-    tp = np.cumsum(true[s])
-    precision = np.maximum.accumulate((tp / np.arange(1, len(s) + 1))[::-1])[::-1]
+    tp = np.cumsum(true)
+    precision = np.maximum.accumulate((tp / np.arange(1, len(tp) + 1))[::-1])[::-1]
     at = np.searchsorted(tp / n_gt, _RECALLS, side="left")
-    y = np.where(at < len(s), precision[np.minimum(at, len(s) - 1)], 0.0)
+    y = np.where(at < len(tp), precision[np.minimum(at, len(tp) - 1)], 0.0)
     return float(np.cumsum(y)[-1]) / len(y) * 100
 
 
-def _map(cls: np.ndarray, score: np.ndarray, true: np.ndarray, keys: tuple, n_gt: dict) -> float:
-    """tidecv's `get_mAP`: the mean over the classes with a point or a ground truth (sequential sums)."""
-    aps = []
-    for name in sorted(set(cls.tolist()) | {k for k, v in n_gt.items() if v}):
-        mine = cls == name
-        aps.append(_class_ap(score[mine], true[mine], tuple(k[mine] for k in keys), n_gt.get(name, 0)))
+def _map(cls: np.ndarray, score: np.ndarray, true: np.ndarray, keys: tuple, n_gt: np.ndarray) -> float:
+    """tidecv's `get_mAP`: the mean over the classes with a point or a ground truth (sequential sums).
+
+    `cls` are class codes, `n_gt` the ground truths per code; `keys` break score ties.
+    """
+    s = np.lexsort(keys[::-1] + (-score, cls))
+    cls, true = cls[s], true[s]
+    present = np.bincount(cls, minlength=len(n_gt)) > 0
+    bounds = np.searchsorted(cls, np.arange(len(n_gt) + 1))
+    aps = [_class_ap(true[bounds[k]:bounds[k + 1]], int(n_gt[k])) for k in np.flatnonzero(present | (n_gt > 0))]
     return float(np.cumsum(aps)[-1]) / len(aps) if aps else float("nan")
 
 
@@ -59,38 +62,34 @@ def breakdown(rows: dict[str, np.ndarray]) -> dict[str, float]:
     """TIDE's AP and the dAP of fixing each error type (tidecv's main and special errors), x100."""
     pred = rows["item_type"] == "prediction"
     lab = rows["item_type"] == "label"
-    cls, score = rows["class"].astype(object), np.nan_to_num(rows["score"].astype(float), nan=0.0)
     outcome, error = rows["outcome"], rows["error_type"]
+    target = np.where(error == "classification", rows["target_class"], rows["class"]).astype(str)
+    names, codes = np.unique(np.concatenate([rows["class"].astype(str), target]), return_inverse=True)
+    cls, to_cls = codes[:len(target)], codes[len(target):]
+    score = np.nan_to_num(rows["score"].astype(float), nan=0.0)
     order = (rows["image_order"].astype(np.int64), rows["det_rank"].astype(np.int64))
     counted = pred & np.isin(outcome, ["TP", "FP"])
     tp = pred & (outcome == "TP")
-    erred = pred & (error != None)  # noqa: E711  (an object column: None where no error)
+    labels = np.bincount(cls[lab], minlength=len(names))
 
-    def count(mask: np.ndarray) -> dict:
-        return {k: int(v) for k, v in zip(*np.unique(cls[mask].astype(str), return_counts=True))}
+    def curve(keep: np.ndarray, classes: np.ndarray, scores: np.ndarray, true: np.ndarray, keys: tuple,
+              n_gt: np.ndarray) -> float:
+        return _map(classes[keep], scores[keep], true[keep], tuple(k[keep] for k in keys), n_gt)
 
-    labels = count(lab)
-
-    base = _map(cls[counted], score[counted], tp[counted], tuple(k[counted] for k in order), labels)
-    group = np.where(tp, 1, 0)            # a fixed curve: error rows first, then the true positives
-    fixed_keys = (group,) + order
+    base = curve(counted, cls, score, tp, order, labels)
+    fixed_keys = (np.where(tp, 1, 0),) + order      # a fixed curve: error rows first, then the true positives
     out = {"ap": base}
     for name in ERROR_TYPES:
         if name == "missed":
-            missed = count(lab & (error == "missed"))
-            new = _map(cls[counted], score[counted], tp[counted], tuple(k[counted] for k in fixed_keys),
-                       {k: v - missed.get(k, 0) for k, v in labels.items()})
+            new = curve(counted, cls, score, tp, fixed_keys,
+                        labels - np.bincount(cls[lab & (error == "missed")], minlength=len(names)))
         else:
-            this = erred & (error == name)
-            fixes = this & rows["fixable"].astype(bool) & np.isin(error, ["classification", "localization"])
-            keep = (counted & ~this) | fixes
-            to_cls = np.where(fixes & (error == "classification"), rows["target_class"].astype(object), cls)
-            new = _map(to_cls[keep], score[keep], (tp | fixes)[keep], tuple(k[keep] for k in fixed_keys), labels)
+            this = pred & (error == name)
+            fixes = this & rows["fixable"].astype(bool) & (name in ("classification", "localization"))
+            moved = np.where(fixes, to_cls, cls)
+            new = curve((counted & ~this) | fixes, moved, score, tp | fixes, fixed_keys, labels)
         out[SHORT_NAMES[name]] = max(new - base, 0.0)
-    flat = np.where(tp, 1.0, 0.0)
-    out["FalsePos"] = _map(cls[counted], flat[counted], tp[counted], tuple(k[counted] for k in fixed_keys),
-                           labels) - base
-    found = count(lab & (outcome == "TP"))
-    out["FalseNeg"] = _map(cls[counted], score[counted], tp[counted], tuple(k[counted] for k in fixed_keys),
-                           {k: found.get(k, 0) for k in labels}) - base
+    out["FalsePos"] = curve(counted, cls, np.where(tp, 1.0, 0.0), tp, fixed_keys, labels) - base
+    out["FalseNeg"] = curve(counted, cls, score, tp, fixed_keys,
+                            np.bincount(cls[lab & (outcome == "TP")], minlength=len(names))) - base
     return out
