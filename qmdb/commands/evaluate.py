@@ -15,6 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", action="append", required=True,
                         help="the model (repeat to compare models on a slice)")
     parser.add_argument("--dataset", "-d", help="the dataset (default: the model's)")
+    parser.add_argument("--iou-type", choices=("bbox", "segm", "keypoints"), default="bbox",
+                        help="COCOeval's iouType: boxes (default), masks or keypoints (OKS)")
     parser.add_argument("--where", help="a slice: SQL condition over metrics and metadata, e.g. \"brightness < 0.2\"")
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="slice: IoU threshold (default 0.5)")
     parser.add_argument("--min-score", type=float, default=0.0, help="slice: lowest counted score (default 0)")
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     with project(args.database) as con:
         for model in args.model:
             if not (args.reuse and (args.where is not None or args.errors)):
-                report = evaluate(con, model, dataset=args.dataset)
+                report = evaluate(con, model, dataset=args.dataset, iou_type=args.iou_type)
                 if args.where is None and not args.errors:
                     print(report)
         if args.errors:
@@ -43,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
             write(con.from_arrow(pa.concat_tables(parts)), args.format, args.output, max_width=args.max_width)
         elif args.where is not None:
             write(slice(con, args.where, model_name=args.model, iou_threshold=args.iou_threshold,
-                        min_score=args.min_score), args.format, args.output, max_width=args.max_width)
+                        min_score=args.min_score, iou_type=args.iou_type), args.format, args.output, max_width=args.max_width)
     return 0

@@ -198,7 +198,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, model: str | list[str] | None 
         checks = [c for c in checks if c.name in names]
     if not checks:
         raise QmdbError("no checks stored: add one with qmdb.evaluation.add_check(con, name, figure, ...)")
-    evaluated = [m for (m,) in con.execute("SELECT model FROM evaluations ORDER BY 1").fetchall()]
+    evaluated = [m for (m,) in con.execute("SELECT model FROM evaluations WHERE iou_type = 'bbox' ORDER BY 1").fetchall()]
     given = [model] if isinstance(model, str) else list(model or [])
     for m in given:
         if m not in evaluated:

@@ -48,7 +48,7 @@ def _rows(con: duckdb.DuckDBPyConnection, model: str, where: str | None, image_i
     ids = "true" if image_ids is None else "ctx.image_id IN (SELECT unnest($ids))"
     sql = (f"SELECT threshold, item_type, class, image_id, o.image_order, score, det_rank, outcome "
            f"FROM ({context_sql(con)}) ctx JOIN ({IMAGE_ORDER}) o USING (image_id) "
-           f"WHERE model = $model AND NOT ignored AND coalesce(({cond}), false) AND {ids}")
+           f"WHERE model = $model AND iou_type = 'bbox' AND NOT ignored AND coalesce(({cond}), false) AND {ids}")
     params = {"model": model} | ({"ids": image_ids} if image_ids is not None else {})
     try:
         table = con.sql(sql, params=params).to_arrow_table()
@@ -86,7 +86,7 @@ def figures(con: duckdb.DuckDBPyConnection, model: str, *, where: str | None = N
     `only` names the one figure needed (the AP curves are the costly part: `recall` needs none,
     `ap50` one threshold); the others are then left out of `values`.
     """
-    found = con.execute("SELECT task FROM evaluations WHERE model = ?", [model]).fetchall()
+    found = con.execute("SELECT task FROM evaluations WHERE model = ? AND iou_type = 'bbox'", [model]).fetchall()
     if not found:
         raise QmdbError(f"model '{model}' has no stored matches: run `qmdb evaluate DB --model {model}` first")
     task = found[0][0]

@@ -78,6 +78,45 @@ MIGRATIONS = migrations("evaluation")(
             det_rank INTEGER NOT NULL
         );
         """,
+        # Masks and keypoints are evaluated too: every eval table says which IoU (`bbox`, the default, also
+        # for classifiers; `segm`; `keypoints`); a model has one evaluation per IoU type. Rerunnable (repair):
+        # the keys change, so eval_ap and evaluations are copied by name into new tables.
+        """
+        ALTER TABLE matches ADD COLUMN IF NOT EXISTS iou_type VARCHAR DEFAULT 'bbox';
+        ALTER TABLE eval_ap ADD COLUMN IF NOT EXISTS iou_type VARCHAR DEFAULT 'bbox';
+        CREATE TABLE IF NOT EXISTS eval_ap_by_type (
+            model VARCHAR NOT NULL,
+            class VARCHAR NOT NULL,
+            threshold DOUBLE NOT NULL,
+            area_range VARCHAR NOT NULL,
+            max_dets INTEGER NOT NULL,
+            ap DOUBLE,
+            recall DOUBLE,
+            gts BIGINT NOT NULL,
+            dets BIGINT NOT NULL,
+            iou_type VARCHAR NOT NULL DEFAULT 'bbox' CHECK (iou_type IN ('bbox', 'segm', 'keypoints')),
+            PRIMARY KEY (model, iou_type, class, threshold, area_range, max_dets)
+        );
+        INSERT INTO eval_ap_by_type BY NAME SELECT * FROM eval_ap;
+        DROP TABLE eval_ap;
+        ALTER TABLE eval_ap_by_type RENAME TO eval_ap;
+        ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS iou_type VARCHAR DEFAULT 'bbox';
+        CREATE TABLE IF NOT EXISTS evaluations_by_type (
+            model VARCHAR NOT NULL,
+            dataset VARCHAR,
+            task VARCHAR NOT NULL,
+            images BIGINT NOT NULL,
+            labels BIGINT NOT NULL,
+            predictions BIGINT NOT NULL,
+            seconds DOUBLE,
+            evaluated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            iou_type VARCHAR NOT NULL DEFAULT 'bbox' CHECK (iou_type IN ('bbox', 'segm', 'keypoints')),
+            PRIMARY KEY (model, iou_type)
+        );
+        INSERT INTO evaluations_by_type BY NAME SELECT * FROM evaluations;
+        DROP TABLE evaluations;
+        ALTER TABLE evaluations_by_type RENAME TO evaluations;
+        """,
     ]
 )
 
