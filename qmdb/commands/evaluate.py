@@ -23,6 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reuse", action="store_true", help="slice/errors: use the stored matches, do not re-match")
     parser.add_argument("--errors", action="store_true",
                         help="TIDE's error breakdown (dAP per error type, as tidecv), on the --where slice or --by groups")
+    parser.add_argument("--box-metrics", action="store_true",
+                        help="measure the predicted boxes (pred_box_area, pred_brightness, ...) for --where slices")
     parser.add_argument("--by", help="errors: one breakdown per value of this SQL expression over images, e.g. camera")
     parser.add_argument("--format", "-f", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="slice: file to write (default: stdout)")
@@ -36,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
                 report = evaluate(con, model, dataset=args.dataset, iou_type=args.iou_type)
                 if args.where is None and not args.errors:
                     print(report)
+        if args.box_metrics:
+            from ..udfs.prediction_boxes import compute_prediction_metrics
+
+            for model in args.model:
+                compute_prediction_metrics(con, model)
         if args.errors:
             import pyarrow as pa
 

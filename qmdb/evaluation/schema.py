@@ -117,6 +117,19 @@ MIGRATIONS = migrations("evaluation")(
         DROP TABLE evaluations;
         ALTER TABLE evaluations_by_type RENAME TO evaluations;
         """,
+        # Box metrics of predictions (qmdb.udfs.prediction_boxes): slice precision by the predicted box.
+        """
+        CREATE TABLE IF NOT EXISTS prediction_metrics (
+            prediction_id BIGINT PRIMARY KEY,
+            model VARCHAR NOT NULL,
+            pred_box_area DOUBLE,
+            pred_aspect_ratio DOUBLE,
+            pred_border_distance DOUBLE,
+            pred_area_rel DOUBLE,
+            pred_brightness DOUBLE,
+            computed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        """,
     ]
 )
 

@@ -1,9 +1,10 @@
 """Any slice's numbers: `slice(con, where="brightness < 0.2 AND camera = 'B'")`.
 
 The condition is a SQL boolean expression over the *slice context*: every
-column of `matches`, then of `image_metrics` and `label_metrics` (when they
-exist), `images` (metadata such as `camera`) and `labels` (`annotator`, …), the
-first table naming a column winning. A prediction row sees the label it matched,
+column of `matches`, then of `image_metrics`, `label_metrics` and
+`prediction_metrics` (the predicted box's `pred_*`, when they exist), `images`
+(metadata such as `camera`) and `labels` (`annotator`, …), the first table
+naming a column winning. A prediction row sees the label it matched,
 so label-level conditions restrict predictions to those matched in the slice
 (recall is exact; precision and AP are meaningful for image-level conditions).
 
@@ -33,6 +34,7 @@ CONTEXT = (
     ("m", "matches", None),
     ("im", "image_metrics", "im.image_id = m.image_id"),
     ("lm", "label_metrics", "lm.label_id = m.label_id"),
+    ("pm", "prediction_metrics", "pm.prediction_id = m.prediction_id"),
     ("i", "images", "i.image_id = m.image_id"),
     ("l", "labels", "l.label_id = m.label_id"),
 )
