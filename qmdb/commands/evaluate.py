@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
             import pyarrow as pa
 
             for model in args.model:
-                find_errors(con, model, dataset=args.dataset)
-            parts = [error_breakdown(con, model, where=args.where, by=args.by).to_arrow_table() for model in args.model]
+                find_errors(con, model, dataset=args.dataset, iou_type=args.iou_type)
+            parts = [error_breakdown(con, model, where=args.where, by=args.by, iou_type=args.iou_type).to_arrow_table()
+                     for model in args.model]
             write(con.from_arrow(pa.concat_tables(parts)), args.format, args.output, max_width=args.max_width)
         elif args.where is not None:
             write(slice(con, args.where, model_name=args.model, iou_threshold=args.iou_threshold,

@@ -105,17 +105,62 @@ def classify_boxes(labels: pa.Table, preds: pa.Table, *, pos: float = 0.5, bg: f
                     pos=pos, bg=bg, max_dets=max_dets)
 
 
+def mask_image_pairs(labels: pa.Table, preds: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (detection, truth) pair of the same image and its mask IoU (pycocotools' `maskUtils.iou`,
+    crowd IoU for a crowd truth), one call per image; a prediction without a mask is its box."""
+    from ..importers.masks import mask_api, to_rles
+    from .segm import _pred_rles
+
+    api = mask_api("mask error breakdown")
+    g_rle, d_rle = to_rles(labels["mask"].to_pylist()), _pred_rles(preds)
+    crowd = labels["iscrowd"].to_numpy(zero_copy_only=False).astype(np.uint8)
+    g_img, d_img = labels["image_id"].to_numpy(), preds["image_id"].to_numpy()
+    out = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))]
+    for image in np.intersect1d(g_img, d_img):
+        gi, di = np.flatnonzero(g_img == image), np.flatnonzero(d_img == image)
+        iou = np.asarray(api.iou([d_rle[k] for k in di], [g_rle[k] for k in gi], crowd[gi].tolist()), float)
+        r, q = np.nonzero(iou.reshape(len(di), len(gi)) > 0)
+        out.append((di[r], gi[q], iou.reshape(len(di), len(gi))[r, q]))
+    return tuple(np.concatenate(part) for part in zip(*out))
+
+
+def _load(con: duckdb.DuckDBPyConnection, model: str, dataset: str, iou_type: str) -> tuple[pa.Table, pa.Table]:
+    """Labels and predictions with `image_order` (COCO's image order): boxes, or masks for `segm`."""
+    if iou_type == "bbox":
+        return load(con, model, dataset)[:2]
+    from .segm import load as load_masks
+
+    labels, preds, _ = load_masks(con, model, dataset, iou_type)
+    keys = np.unique(np.concatenate([labels["image_key"].to_numpy(), preds["image_key"].to_numpy()]))
+    order = lambda t: pa.array(np.searchsorted(keys, t["image_key"].to_numpy()) + 1)  # noqa: E731
+    return labels.append_column("image_order", order(labels)), preds.append_column("image_order", order(preds))
+
+
 def find_errors(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None = None, pos: float = 0.5,
-                bg: float = 0.1) -> int:
-    """Classify `model`'s boxes with TIDE's rules and store them in `eval_errors`; returns the rows written."""
+                bg: float = 0.1, iou_type: str = "bbox") -> int:
+    """Classify `model`'s boxes (or masks, `iou_type="segm"`) with TIDE's rules and store them in
+    `eval_errors`; returns the rows written."""
+    if iou_type not in ("bbox", "segm"):
+        raise QmdbError(f"the error breakdown takes iou_type 'bbox' or 'segm' (as TIDE), not '{iou_type}'")
     dataset, task = resolve(con, model, dataset)
     if task != "detection":
         raise QmdbError(f"model '{model}' is a {task} model: the error breakdown is for detection models")
-    labels, preds, _ = load(con, model, dataset)
-    rows = error_rows(labels, preds, classify_boxes(labels, preds, pos=pos, bg=bg))
+    labels, preds = _load(con, model, dataset, iou_type)
+    if iou_type == "bbox":
+        errors = classify_boxes(labels, preds, pos=pos, bg=bg)
+    else:
+        col = lambda t, name: t[name].to_numpy(zero_copy_only=False)  # noqa: E731
+        pd, pg, iou = mask_image_pairs(labels, preds)
+        errors = classify(gt_image=col(labels, "image_id"), gt_cls=col(labels, "class").astype(object),
+                          gt_order=col(labels, "label_id"), gt_crowd=col(labels, "iscrowd").astype(bool),
+                          dt_image=col(preds, "image_id"), dt_cls=col(preds, "class").astype(object),
+                          dt_score=col(preds, "score").astype(float), dt_order=col(preds, "prediction_id"),
+                          pair_dt=pd, pair_gt=pg, pair_iou=iou, pos=pos, bg=bg)
+    rows = error_rows(labels, preds, errors)
     with transaction(con, _qmdb_error_rows=rows):
-        con.execute("DELETE FROM eval_errors WHERE model = ? AND iou_type = 'bbox'", [model])
-        con.execute("INSERT INTO eval_errors SELECT ? AS model, 'bbox' AS iou_type, * FROM _qmdb_error_rows", [model])
+        con.execute("DELETE FROM eval_errors WHERE model = ? AND iou_type = ?", [model, iou_type])
+        con.execute("INSERT INTO eval_errors SELECT ? AS model, ? AS iou_type, * FROM _qmdb_error_rows",
+                    [model, iou_type])
     return rows.num_rows
 
 
@@ -136,22 +181,23 @@ def _image_context(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def error_breakdown(con: duckdb.DuckDBPyConnection, model: str, *, where: str | None = None,
-                    by: str | None = None, dataset: str | None = None) -> duckdb.DuckDBPyRelation:
+                    by: str | None = None, dataset: str | None = None, iou_type: str = "bbox") -> duckdb.DuckDBPyRelation:
     """TIDE's AP and dAP per error type for the model, overall, on a slice and the rest, or per value of `by`.
 
     One row per part: images, predictions, labels, the count of each error type
     (`n_<type>`), `ap` (x100, as tidecv) and the dAP of fixing each type, plus
     `false_positives` / `false_negatives` (tidecv's special errors). Classifies
-    the model's boxes first when `eval_errors` has none of them.
+    the model's boxes (masks: `iou_type="segm"`) first when `eval_errors` has none of them.
     """
-    if not con.execute("SELECT 1 FROM eval_errors WHERE model = ? AND iou_type = 'bbox' LIMIT 1", [model]).fetchall():
-        find_errors(con, model, dataset=dataset)
+    if not con.execute("SELECT 1 FROM eval_errors WHERE model = ? AND iou_type = ? LIMIT 1",
+                       [model, iou_type]).fetchall():
+        find_errors(con, model, dataset=dataset, iou_type=iou_type)
     part = (f"CAST(({condition_sql(by)}) AS VARCHAR)" if by else
             f"CASE WHEN coalesce(({condition_sql(where)}), false) THEN 'slice' ELSE 'rest' END" if where else "'all'")
     sql = (f"SELECT e.*, {part} AS part FROM eval_errors e JOIN ({_image_context(con)}) ctx USING (image_id) "
-           "WHERE e.model = $model AND e.iou_type = 'bbox'")
+           "WHERE e.model = $model AND e.iou_type = $iou_type")
     try:
-        table = con.sql(sql, params={"model": model}).to_arrow_table()
+        table = con.sql(sql, params={"model": model, "iou_type": iou_type}).to_arrow_table()
     except duckdb.Error as error:
         raise QmdbError(f"error breakdown '{by or where}': {str(error).splitlines()[0]}") from None
     cols = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
@@ -162,7 +208,7 @@ def error_breakdown(con: duckdb.DuckDBPyConnection, model: str, *, where: str | 
         pred = rows["item_type"] == "prediction"
         counts = {f"n_{t}": int((rows["error_type"] == t).sum()) for t in ERROR_TYPES}
         figures = breakdown(rows)
-        out.append({"model": model, "part": name, "images": len(np.unique(rows["image_id"])),
+        out.append({"model": model, "iou_type": iou_type, "part": name, "images": len(np.unique(rows["image_id"])),
                     "predictions": int(pred.sum()), "labels": int((~pred).sum()), **counts,
                     "ap": figures["ap"], **{DAP_COLUMNS[k]: v for k, v in figures.items() if k != "ap"}})
     return con.from_arrow(pa.Table.from_pylist(out))

@@ -100,3 +100,49 @@ def test_ties_crowds_empty_images_and_max_dets_equal_tidecv():
                           "WHERE error_type IS NOT NULL AND item_type = 'prediction'").fetchall())
     assert [(SHORT_NAMES[t], p) for t, p in mine] == theirs
     con.close()
+
+
+def test_mask_breakdown_equals_tidecv_mask_mode(tmp_path):
+    """iou_type='segm': mask IoU (polygons, RLE, a crowd region), tidecv's TIDE.MASK on the same RLEs."""
+    pytest.importorskip("pycocotools")
+    import importlib.util
+    from pathlib import Path
+
+    from tidecv import TIDE, Data
+
+    from qmdb.evaluation.errors import _load
+    from qmdb.evaluation.segm import _pred_rles
+    from qmdb.importers.masks import to_rles
+
+    def module(name):
+        spec = importlib.util.spec_from_file_location(f"_m_{name}", Path(__file__).parents[1] / "masks" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    files = module("conftest").build(tmp_path)
+    con = module("test_segm_eval").project(files, "instances", "results")
+    find_errors(con, "m", iou_type="segm")
+    ours = error_breakdown(con, "m", iou_type="segm").to_arrow_table().to_pylist()[0]
+    labels, preds = _load(con, "m", "instances", "segm")
+    lab, pre = labels.to_pylist(), preds.to_pylist()
+    g_rle, d_rle = to_rles([r["mask"] for r in lab]), _pred_rles(preds)
+    gt, dt = Data("gt"), Data("dt")
+    for (image,) in con.sql("SELECT image_id FROM images ORDER BY TRY_CAST(source_id AS BIGINT), image_id").fetchall():
+        gt.add_image(image, str(image))
+    for k in sorted(range(len(lab)), key=lambda k: lab[k]["label_id"]):
+        r = lab[k]
+        (gt.add_ignore_region if r["iscrowd"] else gt.add_ground_truth)(r["image_id"], r["class"], None, g_rle[k])
+    for k in sorted(range(len(pre)), key=lambda k: pre[k]["prediction_id"]):
+        r = pre[k]
+        dt.add_detection(r["image_id"], r["class"], r["score"], None, d_rle[k])
+    tide = TIDE(mode=TIDE.MASK)
+    run = tide.evaluate(gt, dt, name="dt")
+    assert ours["ap"] == pytest.approx(run.ap, abs=1e-9) and 0 < ours["ap"] < 100
+    for name, short in SHORT_NAMES.items():
+        assert ours[name] == pytest.approx(tide.get_main_errors()["dt"][short], abs=1e-9), name
+    theirs = {(type(e).short_name, pre[sorted(range(len(pre)), key=lambda k: pre[k]["prediction_id"])[e.pred["_id"]]]
+               ["prediction_id"]) for e in run.errors if hasattr(e, "pred")}
+    mine = set(con.sql("SELECT error_type, prediction_id FROM eval_errors WHERE iou_type = 'segm' "
+                       "AND item_type = 'prediction' AND error_type IS NOT NULL").fetchall())
+    assert {(SHORT_NAMES[t], p) for t, p in mine} == theirs
