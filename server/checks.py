@@ -3,7 +3,7 @@
 - `GET /checks`: the stored checks (`checks`).
 - `GET /checks/results?run=&check=&model=`: rows of `check_runs`, the latest run by default
   (`run=all` for the whole history).
-- `POST /checks/run` `{"model": ..., "baseline": ..., "names": [...], "run": ...}`: runs them as
+- `POST /checks/run` `{"model": ..., "baseline": ..., "names": [...], "run": ..., "n_boot": 200}`: runs them as
   `qmdb check` does, records the results and answers them with `passed` (false when one
   failed). Mounted only when the server allows writes, behind the write token; a read-only
   server answers 403.
@@ -35,6 +35,8 @@ class RunChecks(BaseModel):
     baseline: str | None = Field(None, description="a model or an earlier run's name to compare with")
     names: list[str] | None = Field(None, description="only these checks")
     run: str | None = Field(None, description="a name for this run (a later baseline)")
+    n_boot: int = Field(200, ge=1, le=10_000, description="bootstrap resamples of each interval")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="the bootstrap's seed")
     junit: bool = Field(False, description="also answer the results as JUnit XML (`junit` field)")
 
 
@@ -58,7 +60,8 @@ def _post_run(request: Request, body: RunChecks) -> dict:
     from .writes import _write
 
     results = _write(request, lambda cursor: run_checks(cursor, model=body.model, baseline=body.baseline,
-                                                        names=body.names, run=body.run))
+                                                        names=body.names, run=body.run, n_boot=body.n_boot,
+                                                        seed=body.seed))
     out = {"passed": all(r.status != "fail" for r in results),
            "results": [dataclasses.asdict(r) for r in results]}
     return out | ({"junit": junit_xml(results)} if body.junit else {})

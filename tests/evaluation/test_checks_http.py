@@ -38,7 +38,7 @@ def test_run_needs_write_mode_and_the_token_and_records_results(database):
     app = create_app(Settings(database=database, allow_writes=True, write_token=TOKEN, timeout=30))
     with TestClient(app) as client:
         assert client.post("/checks/run", json={}).status_code == 401
-        answer = client.post("/checks/run", json={"run": "first", "junit": True},
+        answer = client.post("/checks/run", json={"run": "first", "junit": True, "n_boot": 20},
                              headers={"Authorization": f"Bearer {TOKEN}"})
         assert answer.status_code == 200, answer.text
         body = answer.json()
