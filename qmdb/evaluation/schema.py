@@ -178,5 +178,9 @@ CHECKS = migrations("checks")(
             PRIMARY KEY (run_id, check_name, model)
         );
         """,
+        # A check reads one evaluation: boxes (the default), masks or keypoints.
+        """
+        ALTER TABLE checks ADD COLUMN IF NOT EXISTS iou_type VARCHAR DEFAULT 'bbox';
+        """,
     ]
 )

@@ -50,6 +50,14 @@ def test_segm_and_bbox_side_by_side_equal_pycocotools(files):
     counts = dict(con.sql("SELECT iou_type, count(*) FROM matches WHERE threshold = 0.5 AND item_type = 'label' "
                           "GROUP BY 1").fetchall())
     assert set(counts) == {"bbox", "segm"}
+    # a slice check reads the evaluation it names: its AP on everything is eval_summary's
+    from qmdb.evaluation import add_check, run_checks
+
+    add_check(con, "mask_ap", "ap", iou_type="segm", threshold=0.0)
+    add_check(con, "box_ap", "ap", threshold=0.0)
+    got = {r.check_name: r.value for r in run_checks(con, n_boot=5)}
+    assert got["mask_ap"] == pytest.approx(row[0][0], abs=1e-9)
+    assert got["box_ap"] == pytest.approx(bbox[0][0], abs=1e-9)
     qmdb.evaluate(con, "m", iou_type="segm")                                     # a rerun replaces its own rows
     assert dict(con.sql("SELECT iou_type, count(*) FROM matches WHERE threshold = 0.5 AND item_type = 'label' "
                         "GROUP BY 1").fetchall()) == counts
