@@ -16,8 +16,12 @@ and the table reports each one's seconds, its speed-up over pycocotools and over
 faster-coco-eval and the largest difference of its 12 summary numbers from
 pycocotools'. After it, the slice checks (`qmdb.evaluation.run_checks`) on the
 same project: three checks (AP on everything, AP50 and recall on half the
-images, each with a 200-resample image bootstrap), timed. Needs the
-`bench` extra: pip install -c constraints.txt -e ".[bench]".
+images, each with a 200-resample image bootstrap), timed. Last, TIDE's error
+breakdown (`qmdb.evaluation.find_errors` + `error_breakdown`) side by side with
+the `tidecv` package on its own seeded case (`--tide-images`, default 5,000
+images x 10 boxes: tidecv is pure Python), with the largest difference of the
+AP and the eight dAPs (`--tide-only` runs just that). Needs the `bench` extra:
+pip install -c constraints.txt -e ".[bench]".
 """
 
 from __future__ import annotations
@@ -68,7 +72,12 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-pycocotools", action="store_true", help="skip the slow baseline")
+    parser.add_argument("--tide-images", type=int, default=5000, help="images of the TIDE case (10 boxes each)")
+    parser.add_argument("--tide-only", action="store_true", help="run only the TIDE comparison")
     args = parser.parse_args()
+    if args.tide_only:
+        tide_section(args)
+        return
 
     gt, dt, images = detection_case(args.seed, args.images, args.boxes, args.classes)
     print(f"{len(images)} images, {len(gt)} ground-truth boxes ({int(gt.crowd.sum())} crowd), "
@@ -122,6 +131,46 @@ def main() -> None:
     seconds = time.perf_counter() - start
     print(f"run_checks: {len(results)} checks in {seconds:.2f} s ("
           + ", ".join(f"{r.check_name} {r.value:.4f} [{r.low:.4f}, {r.high:.4f}]" for r in results) + ")")
+
+    tide_section(args)
+
+
+def tide_section(args: argparse.Namespace) -> None:
+    """TIDE's breakdown: qmdb (classify, store `eval_errors`, breakdown) vs tidecv (evaluate + errors)."""
+    from conftest import load_case
+
+    from qmdb.evaluation import error_breakdown, find_errors
+    from qmdb.evaluation.detection import load
+    from qmdb.evaluation.reference import tidecv_run
+    from qmdb.evaluation.tide import SHORT_NAMES
+
+    gt, dt, images = detection_case(args.seed + 1, args.tide_images, 10, args.classes)
+    con = qmdb.connect()
+    load_case(con, gt, dt, images, args.classes)
+    print(f"\nTIDE: {len(images)} images, {len(gt)} ground-truth boxes, {len(dt)} detections", flush=True)
+    start = time.perf_counter()
+    find_errors(con, "det-model")
+    ours = error_breakdown(con, "det-model").to_arrow_table().to_pylist()[0]
+    qmdb_seconds = time.perf_counter() - start
+    labels, preds, _ = load(con, "det-model", "det")
+    box = lambda r: [r["x"], r["y"], r["w"], r["h"]]  # noqa: E731
+    lab = [(r["image_id"], r["class"], box(r), r["iscrowd"]) for r in sorted(labels.to_pylist(), key=lambda r: r["label_id"])]
+    pre = [(r["image_id"], r["class"], r["score"], box(r))
+           for r in sorted(preds.to_pylist(), key=lambda r: r["prediction_id"])]
+    start = time.perf_counter()
+    tide, run = tidecv_run(lab, pre, sorted(int(i) for i in images))
+    errors = tide.get_all_errors()
+    tide_seconds = time.perf_counter() - start
+    theirs = {"ap": run.ap, **{n: errors["main"]["predictions"][s] for n, s in SHORT_NAMES.items()},
+              "false_positives": errors["special"]["predictions"]["FalsePos"],
+              "false_negatives": errors["special"]["predictions"]["FalseNeg"]}
+    diff = max(abs(ours[k] - v) for k, v in theirs.items())
+    print(f"| {'implementation':<40} | {'seconds':>8} | {'vs tidecv':>9} | {'max |Δ| of AP + 8 dAP':>22} |")
+    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 11}|{'-' * 24}|")
+    print(f"| {'tidecv (evaluate + main/special errors)':<40} | {tide_seconds:>8.2f} | {'1.0x':>9} | {'-':>22} |")
+    print(f"| {'qmdb find_errors + error_breakdown':<40} | {qmdb_seconds:>8.2f} | "
+          f"{tide_seconds / qmdb_seconds:>8.1f}x | {diff:>22.1e} |")
+    print("AP50 (TIDE) %.2f; dAP " % ours["ap"] + ", ".join(f"{SHORT_NAMES[n]} {ours[n]:.2f}" for n in SHORT_NAMES))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from qmdb import snapshots, views
 from qmdb.errors import ViewError
 
-from . import docs, errors, gallery, images
+from . import checks, docs, errors, gallery, images
 from .auth import BearerAuth
 from .cache import PageCache, volatility
 from .connection import open_serving
@@ -364,6 +364,7 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(data, media_type="image/jpeg")
 
     app.include_router(gallery.router)
+    checks.mount(app)
     if settings.allow_writes:
         from .writes import router
 

@@ -5,6 +5,7 @@
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted in recall and precision (AP uses every score)
 -- param: bins INTEGER = 4 -- number of quantile bins when no edges are given (numeric columns), 1 to 1000
 -- param: edges DOUBLE[] = NULL -- bin edges, e.g. [0.2, 0.5]; NULL cuts at quantiles (numeric columns)
+-- param: iou_type_name VARCHAR = 'bbox' -- which evaluation: 'bbox' (boxes, classifiers), 'segm' (masks) or 'keypoints'
 -- needs: tables
 WITH image_values AS (
     SELECT image_id AS item_id, value FROM (
@@ -64,6 +65,7 @@ r AS (
     WHERE (model_name IS NULL OR m.model = model_name)
       AND (m.threshold IS NULL OR abs(m.threshold - iou_threshold) < 1e-9)
       AND NOT m.ignored
+      AND m.iou_type = iou_type_name
 ),
 cuts AS (
     SELECT CASE WHEN NOT bins BETWEEN 1 AND 1000

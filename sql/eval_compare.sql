@@ -3,6 +3,7 @@
 -- param: model_b VARCHAR = NULL -- the challenger; NULL takes the second evaluated model by name
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted
+-- param: iou_type_name VARCHAR = 'bbox' -- which evaluation: 'bbox' (boxes, classifiers), 'segm' (masks) or 'keypoints'
 -- needs: tables
 WITH pick AS (
     SELECT coalesce(model_a, (SELECT model FROM evaluations ORDER BY model LIMIT 1)) AS a,
@@ -14,6 +15,7 @@ m AS (
     JOIN (SELECT 'a' AS side, a AS model FROM pick UNION ALL SELECT 'b', b FROM pick) s ON s.model = mt.model
     WHERE (mt.threshold IS NULL OR abs(mt.threshold - iou_threshold) < 1e-9)
       AND NOT mt.ignored
+      AND mt.iou_type = iou_type_name
 ),
 counts AS (
     SELECT

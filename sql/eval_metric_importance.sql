@@ -3,6 +3,7 @@
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted
 -- param: bins INTEGER = 10 -- quantile bins for the mutual information (numeric columns)
+-- param: iou_type_name VARCHAR = 'bbox' -- which evaluation: 'bbox' (boxes, classifiers), 'segm' (masks) or 'keypoints'
 -- needs: tables
 WITH image_values AS (
     -- hashes are not ordinal: a nearby value means nothing
@@ -50,6 +51,7 @@ m AS (
     WHERE (model_name IS NULL OR model = model_name)
       AND (threshold IS NULL OR abs(threshold - iou_threshold) < 1e-9)
       AND NOT ignored
+      AND iou_type = iou_type_name
       AND (item_type = 'label' OR score >= min_score)
 ),
 obs AS (

@@ -2,12 +2,14 @@
 -- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted
+-- param: iou_type_name VARCHAR = 'bbox' -- which evaluation: 'bbox' (boxes, classifiers), 'segm' (masks) or 'keypoints'
 -- needs: tables
 WITH m AS (
     SELECT * FROM matches
     WHERE (model_name IS NULL OR model = model_name)
       AND (threshold IS NULL OR abs(threshold - iou_threshold) < 1e-9)
       AND NOT ignored
+      AND iou_type = iou_type_name
 ),
 counts AS (
     SELECT
@@ -38,5 +40,6 @@ SELECT
 FROM counts c
 LEFT JOIN eval_ap a
     ON a.model = c.model AND a.class = c.class AND abs(a.threshold - iou_threshold) < 1e-9
-   AND a.area_range = 'all' AND a.max_dets = 100
+   AND a.area_range = 'all' AND a.iou_type = iou_type_name
+   AND a.max_dets = CASE WHEN iou_type_name = 'keypoints' THEN 20 ELSE 100 END
 ORDER BY c.model, c.class

@@ -6,14 +6,14 @@ from ..database import project
 from .arguments import view_params
 
 NAME = "plot"
-HELP = "draw a plot: histogram, scatter, by-metric, importance, confusion, pr (PNG/SVG/PDF; needs the 'plot' extra)"
+HELP = "draw a plot: histogram, scatter, by-metric, importance, confusion, pr, calibration (PNG/SVG/PDF; needs the 'plot' extra)"
 OPTIONS = {  # option -> (the plots' parameter, type, help)
     "--metric": ("metric", str, "histogram, by-metric: the metric (default brightness)"),
     "--x": ("x", str, "scatter: metric on the x axis (default brightness)"),
     "--y": ("y", str, "scatter: metric on the y axis (default sharpness)"),
     "--by": ("by", str, "histogram, scatter: split, class or none (default split)"),
-    "--model": ("model", str, "by-metric, importance, confusion, pr: the model (default: the first evaluated)"),
-    "--bins": ("bins", int, "histogram (30), by-metric (4), importance (10): number of bins"),
+    "--model": ("model", str, "by-metric, importance, confusion, pr, calibration: the model (default: the first evaluated)"),
+    "--bins": ("bins", int, "histogram (30), by-metric (4), importance (10), calibration (10): number of bins"),
     "--iou-threshold": ("iou_threshold", float, "by-metric, confusion, pr: IoU threshold (default 0.5)"),
     "--min-score": ("min_score", float, "by-metric (0.0), confusion (0.5): lowest prediction score counted"),
     "--target": ("target", str, "importance: recall or precision (default recall)"),

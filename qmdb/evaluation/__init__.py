@@ -10,6 +10,7 @@ store slice checks and gate on them (`qmdb check`).
 from . import schema  # noqa: F401  (registers the tables)
 from .accumulate import Accumulated, accumulate
 from .checks import Check, CheckResult, add_check, junit_xml, list_checks, remove_check, run_checks
+from .errors import error_breakdown, find_errors
 from .figures import figures
 from .matching import Boxes, Matching, match
 from .run import EvalReport, evaluate
@@ -18,4 +19,4 @@ from .slices import slice
 evaluate.slice = slice  # `qmdb.evaluate.slice(con, where=...)` reads as it should
 
 __all__ = ["Accumulated", "Boxes", "Check", "CheckResult", "EvalReport", "Matching", "accumulate", "add_check",
-           "evaluate", "figures", "junit_xml", "list_checks", "match", "remove_check", "run_checks", "slice"]
+           "error_breakdown", "evaluate", "figures", "find_errors", "junit_xml", "list_checks", "match", "remove_check", "run_checks", "slice"]

@@ -32,6 +32,7 @@ from ..transaction import transaction
 from .figures import CLASSIFICATION_ONLY, DETECTION_ONLY, FIGURES, figures
 from .slices import condition_sql
 
+IOU_TYPES = ("bbox", "segm", "keypoints")
 OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
 
 
@@ -53,6 +54,7 @@ class Check:
     require_interval: bool = False
     iou_threshold: float = 0.5
     min_score: float = 0.0
+    iou_type: str = "bbox"
 
 
 _COLUMNS = [f.name for f in fields(Check)]
@@ -85,6 +87,8 @@ def add_check(con: duckdb.DuckDBPyConnection, name: str, figure: str, *, replace
     check = Check(name, figure, **options)
     if figure not in FIGURES:
         raise QmdbError(f"check {name}: unknown figure '{figure}'; figures: {', '.join(FIGURES)}")
+    if check.iou_type not in IOU_TYPES:
+        raise QmdbError(f"check {name}: iou_type must be one of {', '.join(IOU_TYPES)}, got '{check.iou_type}'")
     if check.op not in OPS:
         raise QmdbError(f"check {name}: op must be one of {', '.join(OPS)}, got '{check.op}'")
     if check.threshold is None and check.max_drop is None:
@@ -130,7 +134,7 @@ def _view_images(con: duckdb.DuckDBPyConnection, check: Check) -> list[int]:
 def _baseline_value(con, check: Check, baseline: str, model: str, image_ids, models: set[str], run_options) -> float | None:
     if baseline in models:
         base = figures(con, baseline, where=check.slice, image_ids=image_ids, iou_threshold=check.iou_threshold,
-                       min_score=check.min_score, only=check.figure, **run_options)
+                       min_score=check.min_score, only=check.figure, iou_type=check.iou_type or "bbox", **run_options)
         return base.values.get(check.figure, (None,))[0]
     stored = con.execute("SELECT value FROM check_runs WHERE run = ? AND check_name = ? AND model = ? "
                          "ORDER BY run_id DESC LIMIT 1", [baseline, check.name, model]).fetchall()
@@ -144,7 +148,7 @@ def _baseline_value(con, check: Check, baseline: str, model: str, image_ids, mod
 
 def _judge(check: Check, model: str, baseline: str | None, image_ids, con, models, run_options) -> dict:
     f = figures(con, model, where=check.slice, image_ids=image_ids, iou_threshold=check.iou_threshold,
-                min_score=check.min_score, only=check.figure, **run_options)
+                min_score=check.min_score, only=check.figure, iou_type=check.iou_type or "bbox", **run_options)
     out = {"check_name": check.name, "model": model, "figure": check.figure, "value": None, "low": None,
            "high": None, "baseline": None, "baseline_value": None, "bound": None,
            "images": f.images, "labels": f.labels, "predictions": f.predictions}
@@ -198,10 +202,12 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, model: str | list[str] | None 
         checks = [c for c in checks if c.name in names]
     if not checks:
         raise QmdbError("no checks stored: add one with qmdb.evaluation.add_check(con, name, figure, ...)")
-    evaluated = [m for (m,) in con.execute("SELECT model FROM evaluations ORDER BY 1").fetchall()]
+    by_type: dict[str, list[str]] = {}
+    for m, t in con.execute("SELECT model, iou_type FROM evaluations ORDER BY model").fetchall():
+        by_type.setdefault(t, []).append(m)
     given = [model] if isinstance(model, str) else list(model or [])
     for m in given:
-        if m not in evaluated:
+        if not any(m in models for models in by_type.values()):
             raise QmdbError(f"model '{m}' has no stored matches: run `qmdb evaluate DB --model {m}` first")
     run_id = con.execute("SELECT nextval('check_run_seq')").fetchall()[0][0]
     run = run or f"run-{run_id}"
@@ -209,9 +215,12 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, model: str | list[str] | None 
     rows = []
     for check in checks:
         image_ids = _view_images(con, check) if check.view else None
+        iou_type = check.iou_type or "bbox"
+        evaluated = by_type.get(iou_type, [])
         for m in given or ([check.model] if check.model else evaluated):
             if m not in evaluated:
-                raise QmdbError(f"check {check.name}: model '{m}' has no stored matches")
+                raise QmdbError(f"check {check.name}: model '{m}' has no stored matches"
+                                + (f" of iou_type '{iou_type}'" if iou_type != "bbox" else ""))
             rows.append(CheckResult(run_id, run, **_judge(check, m, baseline, image_ids, con, set(evaluated), options)))
     with transaction(con):
         for r in rows:

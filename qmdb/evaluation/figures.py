@@ -43,13 +43,14 @@ class Figures:
     values: dict[str, tuple[float | None, float | None, float | None]] = field(default_factory=dict)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, model: str, where: str | None, image_ids: list[int] | None) -> dict:
+def _rows(con: duckdb.DuckDBPyConnection, model: str, where: str | None, image_ids: list[int] | None,
+          iou_type: str = "bbox") -> dict:
     cond = condition_sql(where) if where else "true"
     ids = "true" if image_ids is None else "ctx.image_id IN (SELECT unnest($ids))"
     sql = (f"SELECT threshold, item_type, class, image_id, o.image_order, score, det_rank, outcome "
            f"FROM ({context_sql(con)}) ctx JOIN ({IMAGE_ORDER}) o USING (image_id) "
-           f"WHERE model = $model AND NOT ignored AND coalesce(({cond}), false) AND {ids}")
-    params = {"model": model} | ({"ids": image_ids} if image_ids is not None else {})
+           f"WHERE model = $model AND iou_type = $iou_type AND NOT ignored AND coalesce(({cond}), false) AND {ids}")
+    params = {"model": model, "iou_type": iou_type} | ({"ids": image_ids} if image_ids is not None else {})
     try:
         table = con.sql(sql, params=params).to_arrow_table()
     except duckdb.Error as error:
@@ -80,17 +81,19 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def figures(con: duckdb.DuckDBPyConnection, model: str, *, where: str | None = None,
             image_ids: list[int] | None = None, iou_threshold: float = 0.5, min_score: float = 0.0,
-            n_boot: int = 200, seed: int = 0, only: str | None = None) -> Figures:
+            n_boot: int = 200, seed: int = 0, only: str | None = None, iou_type: str = "bbox") -> Figures:
     """The figures of `model` on the rows where `where` holds (and, if given, on the images `image_ids`).
 
     `only` names the one figure needed (the AP curves are the costly part: `recall` needs none,
-    `ap50` one threshold); the others are then left out of `values`.
+    `ap50` one threshold); the others are then left out of `values`. `iou_type` picks the
+    evaluation (``bbox``, ``segm``, ``keypoints``).
     """
-    found = con.execute("SELECT task FROM evaluations WHERE model = ?", [model]).fetchall()
+    found = con.execute("SELECT task FROM evaluations WHERE model = ? AND iou_type = ?", [model, iou_type]).fetchall()
     if not found:
-        raise QmdbError(f"model '{model}' has no stored matches: run `qmdb evaluate DB --model {model}` first")
+        flag = "" if iou_type == "bbox" else f" --iou-type {iou_type}"
+        raise QmdbError(f"model '{model}' has no stored matches: run `qmdb evaluate DB --model {model}{flag}` first")
     task = found[0][0]
-    t = _rows(con, model, where, image_ids)
+    t = _rows(con, model, where, image_ids, iou_type)
     images, codes = np.unique(t["image_id"], return_inverse=True)
     n = len(images)
     rng = np.random.default_rng(seed)

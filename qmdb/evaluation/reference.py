@@ -59,3 +59,25 @@ def cocoeval(dataset: dict, results: list[dict], backend: str = "pycocotools", *
         if summarize:
             evaluator.summarize()
     return evaluator
+
+
+def tidecv_run(labels: list[tuple], preds: list[tuple], image_ids: list, *, pos: float = 0.5, bg: float = 0.1):
+    """The same boxes through the `tidecv` package (the `bench` extra): returns (TIDE, its run).
+
+    `labels` are (image, class, box, crowd) in list order, `preds` (image, class, score, box),
+    `image_ids` in the order TIDE walks the images.
+    """
+    try:
+        from tidecv import TIDE, Data
+    except ImportError:
+        raise MissingExtra("comparing with tidecv", "bench") from None
+    gt, dt = Data("labels"), Data("predictions")
+    for image in image_ids:
+        gt.add_image(image, str(image))
+    for image, cls, box, crowd in labels:
+        (gt.add_ignore_region if crowd else gt.add_ground_truth)(image, cls, list(box))
+    for image, cls, score, box in preds:
+        dt.add_detection(image, cls, score, list(box))
+    tide = TIDE(pos_threshold=pos, background_threshold=bg, mode=TIDE.BOX)
+    run = tide.evaluate(gt, dt, name="predictions")
+    return tide, run

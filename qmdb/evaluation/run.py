@@ -67,18 +67,28 @@ def resolve(con: duckdb.DuckDBPyConnection, model: str, dataset: str | None) -> 
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None = None,
-             progress: bool = True) -> EvalReport:
+             progress: bool = True, iou_type: str = "bbox") -> EvalReport:
     """Match `model`'s predictions to `dataset`'s labels (COCO's rules for boxes, top-1 for classes).
 
-    Replaces the model's rows in `matches`, `eval_ap` and `evaluations` in one
-    transaction, so a rerun never writes a row twice and an interrupted run
-    leaves the previous result. Returns the summary (COCOeval's twelve numbers
-    for detection, accuracy for classification).
+    `iou_type` is COCOeval's: ``bbox`` (boxes, and classifiers), ``segm`` (masks,
+    `qmdb.evaluation.segm`) or ``keypoints`` (OKS). Replaces the model's rows of
+    that IoU type in `matches`, `eval_ap` and `evaluations` (and its `eval_errors`)
+    in one transaction, so a rerun never writes a row twice and an interrupted run
+    leaves the previous result. Returns the summary (COCOeval's twelve numbers,
+    ten for keypoints; accuracy for classification).
     """
+    if iou_type not in ("bbox", "segm", "keypoints"):
+        raise QmdbError(f"iou_type must be 'bbox', 'segm' or 'keypoints', got '{iou_type}'")
     dataset, task = resolve(con, model, dataset)
     start = time.perf_counter()
     images = _one(con, "SELECT count(*) FROM images WHERE dataset = ?", [dataset])[0][0]
-    if task == "detection":
+    if iou_type != "bbox":
+        from .segm import evaluate_segm
+
+        report = evaluate_segm(con, model, dataset=dataset, iou_type=iou_type)
+        rows, ap, stats, task = report.matches.drop_columns(["iou_type"]), report.ap.drop_columns(["iou_type"]), report.stats, "detection"
+        counts = {"labels": report.labels, "predictions": report.predictions}
+    elif task == "detection":
         rows, ap, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
         stats = acc.stats()
     else:
@@ -88,18 +98,20 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     seconds = time.perf_counter() - start
     tables = {"_qmdb_match_rows": rows} | ({"_qmdb_ap_rows": ap} if task == "detection" else {})
     with transaction(con, **tables):
-        for table in ("matches", "eval_ap", "evaluations"):
-            con.execute(f"DELETE FROM {table} WHERE model = ?", [model])
+        for table in ("matches", "eval_ap", "evaluations", "eval_errors"):
+            con.execute(f"DELETE FROM {table} WHERE model = ? AND iou_type = ?", [model, iou_type])
         if task == "detection":
-            con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT ? AS model, *, NULL "
-                        "FROM _qmdb_match_rows", [model])
-            con.execute("INSERT INTO eval_ap SELECT ?, * FROM _qmdb_ap_rows", [model])
+            con.execute(f"INSERT INTO matches ({_COLUMNS}, iou_type) SELECT ? AS model, *, NULL, ? "
+                        "FROM _qmdb_match_rows", [model, iou_type])
+            con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
+                        "iou_type) SELECT ?, *, ? FROM _qmdb_ap_rows", [model, iou_type])
         else:
             con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT * FROM _qmdb_match_rows")
-        con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [model, dataset, task, images, counts["labels"], counts["predictions"], seconds])
+        con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds, iou_type) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [model, dataset, task, images, counts["labels"], counts["predictions"], seconds, iou_type])
     if task == "classification":
         stats = dict(con.execute("SELECT 'accuracy', avg((outcome = 'TP')::DOUBLE) FROM matches "
                                  "WHERE model = ? AND item_type = 'label'", [model]).fetchall())
-    return EvalReport(model, dataset, task, images, counts["labels"], counts["predictions"], seconds, stats)
+    return EvalReport(model, dataset, task if iou_type == "bbox" else f"{task}, {iou_type}", images,
+                      counts["labels"], counts["predictions"], seconds, stats)

@@ -1,9 +1,10 @@
 """Any slice's numbers: `slice(con, where="brightness < 0.2 AND camera = 'B'")`.
 
 The condition is a SQL boolean expression over the *slice context*: every
-column of `matches`, then of `image_metrics` and `label_metrics` (when they
-exist), `images` (metadata such as `camera`) and `labels` (`annotator`, …), the
-first table naming a column winning. A prediction row sees the label it matched,
+column of `matches`, then of `image_metrics`, `label_metrics` and
+`prediction_metrics` (the predicted box's `pred_*`, when they exist), `images`
+(metadata such as `camera`) and `labels` (`annotator`, …), the first table
+naming a column winning. A prediction row sees the label it matched,
 so label-level conditions restrict predictions to those matched in the slice
 (recall is exact; precision and AP are meaningful for image-level conditions).
 
@@ -33,6 +34,7 @@ CONTEXT = (
     ("m", "matches", None),
     ("im", "image_metrics", "im.image_id = m.image_id"),
     ("lm", "label_metrics", "lm.label_id = m.label_id"),
+    ("pm", "prediction_metrics", "pm.prediction_id = m.prediction_id"),
     ("i", "images", "i.image_id = m.image_id"),
     ("l", "labels", "l.label_id = m.label_id"),
 )
@@ -80,9 +82,9 @@ def context_sql(con: duckdb.DuckDBPyConnection) -> str:
     return f"SELECT {', '.join(select)} FROM matches m {' '.join(joins)}"
 
 
-def _check_evaluated(con: duckdb.DuckDBPyConnection, models: list[str]) -> None:
+def _check_evaluated(con: duckdb.DuckDBPyConnection, models: list[str], iou_type: str = "bbox") -> None:
     """A model never evaluated (or unknown) is one error line, naming what to run."""
-    evaluated = {m for (m,) in con.execute("SELECT model FROM evaluations").fetchall()}
+    evaluated = {m for (m,) in con.execute("SELECT model FROM evaluations WHERE iou_type = ?", [iou_type]).fetchall()}
     known = {m for (m,) in con.execute("SELECT model FROM models").fetchall()}
     for model in models:
         if model not in known:
@@ -92,15 +94,15 @@ def _check_evaluated(con: duckdb.DuckDBPyConnection, models: list[str]) -> None:
                             "(without --reuse) first")
 
 
-def _rows(con, where: str | None, models: list[str], iou_threshold: float) -> pa.Table:
+def _rows(con, where: str | None, models: list[str], iou_threshold: float, iou_type: str = "bbox") -> pa.Table:
     cond = condition_sql(where) if where else "true"
     sql = (f"SELECT model, item_type, class, image_id, o.image_order, score, det_rank, outcome, "
            f"coalesce(({cond}), false) AS in_slice "
            f"FROM ({context_sql(con)}) ctx JOIN ({IMAGE_ORDER}) o USING (image_id) "
-           f"WHERE model IN (SELECT unnest($models)) AND NOT ignored "
+           f"WHERE model IN (SELECT unnest($models)) AND iou_type = $iou_type AND NOT ignored "
            f"AND (threshold IS NULL OR abs(threshold - $thr) < 1e-9)")
     try:
-        return con.sql(sql, params={"models": models, "thr": iou_threshold}).to_arrow_table()
+        return con.sql(sql, params={"models": models, "thr": iou_threshold, "iou_type": iou_type}).to_arrow_table()
     except duckdb.Error as error:
         raise QmdbError(f"slice condition '{where}': {str(error).splitlines()[0]}") from None
 
@@ -141,23 +143,26 @@ def _part(t: dict[str, np.ndarray], keep: np.ndarray, min_score: float, rng: np.
 
 
 def slice(con: duckdb.DuckDBPyConnection, where: str | None = None, *, model_name: str | Sequence[str] | None = None,
-          iou_threshold: float = 0.5, min_score: float = 0.0, n_boot: int = 200, seed: int = 0) -> duckdb.DuckDBPyRelation:
+          iou_threshold: float = 0.5, min_score: float = 0.0, n_boot: int = 200, seed: int = 0,
+          iou_type: str = "bbox") -> duckdb.DuckDBPyRelation:
     """Recall, precision and AP of the rows where `where` holds ('slice') and of the others ('rest').
 
     One row per model and part with support (images, labels, predictions),
     TP/FP/FN at `iou_threshold` counting predictions scoring at least
     `min_score`, Wilson 95% intervals for recall and precision, and AP (COCO's
     101-point, threshold-free, mean over classes) with a 95% image-bootstrap
-    interval. Models default to every evaluated model. Returns a relation.
+    interval. Models default to every evaluated model; `iou_type` picks the
+    evaluation (``bbox``, ``segm``, ``keypoints``). Returns a relation.
     """
     if model_name is None:
-        models = [m for (m,) in con.execute("SELECT model FROM evaluations ORDER BY 1").fetchall()]
+        models = [m for (m,) in con.execute("SELECT model FROM evaluations WHERE iou_type = ? ORDER BY 1",
+                                            [iou_type]).fetchall()]
     else:
         models = [model_name] if isinstance(model_name, str) else list(model_name)
     if not models:
         raise QmdbError("no evaluated model: run `qmdb evaluate DB --model NAME` first")
-    _check_evaluated(con, models)
-    table = _rows(con, where, models, iou_threshold)
+    _check_evaluated(con, models, iou_type)
+    table = _rows(con, where, models, iou_threshold, iou_type)
     if where and not pc.any(table["in_slice"]).as_py():
         raise QmdbError(f"slice '{where}' holds none of the evaluated items of {', '.join(map(repr, models))}; "
                         "loosen the condition")

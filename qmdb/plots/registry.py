@@ -5,7 +5,7 @@ it draws, so listing the kinds needs no matplotlib), a title and its parameters 
 `draw`.
 
 >>> sorted(plots())
-['by-metric', 'confusion', 'histogram', 'importance', 'map', 'pr', 'scatter']
+['by-metric', 'calibration', 'confusion', 'histogram', 'importance', 'map', 'pr', 'scatter']
 """
 
 from __future__ import annotations
