@@ -121,8 +121,10 @@ def map_view(request: Request, embedding_model: str | None = None, item_type: st
 
     try:
         result = state.timed(read)
-    except QmdbError as error:
+    except (QmdbError, ValueError) as error:
         raise ApiError(400, str(error)) from None
+    except duckdb.Error as error:
+        raise ApiError(400, f"map: {str(error).splitlines()[0]}") from None
     return Response(dumps(result), media_type="application/json")
 
 

@@ -63,6 +63,8 @@ def test_a_models_correctness_and_bad_columns(con):
     truth = {r[0] for r in con.sql("SELECT DISTINCT image_id FROM matches WHERE model = ? AND outcome = 'FN' "
                                    "AND (threshold IS NULL OR threshold = 0.5)", params=[correct[0][8:]]).fetchall()}
     assert missed == truth & {p[1] for p in values["points"]}
+    with pytest.raises(QmdbError, match="model 'nobody' has no evaluation"):
+        map_points(con, None, "image", "correct:nobody", "pca")
     with pytest.raises(QmdbError, match="by must be one of class, split"):
         map_points(con, None, "image", "image_id", "pca")
 

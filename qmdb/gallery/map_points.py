@@ -59,7 +59,10 @@ def _colour_sql(con: duckdb.DuckDBPyConnection, by: str) -> tuple[str, str, dict
     if by in CATEGORIES:
         return CATEGORIES[by], "category", {}
     if by.startswith("correct:"):
-        return CORRECT, "category", {"correct_model": by.split(":", 1)[1]}
+        model = by.split(":", 1)[1]
+        if not con.execute("SELECT count(*) FROM matches WHERE model = ?", [model]).fetchall()[0][0]:
+            raise QmdbError(f"map: correct:{model}: model '{model}' has no evaluation (matches); run qmdb evaluate")
+        return CORRECT, "category", {"correct_model": model}
     for table in ("images", "image_metrics"):
         types = dict(_columns(con, table))
         if by in types and by not in _NOT_COLOURS:
