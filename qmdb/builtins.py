@@ -39,12 +39,12 @@ def qmdb_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 @hookimpl
 def qmdb_dataset_formats() -> dict[str, str]:
-    return {name: f"qmdb.importers.{name}" for name in ("coco", "yolo", "voc", "folders", "table")}
+    return {name: f"qmdb.importers.{name}" for name in ("coco", "yolo", "voc", "folders", "table", "semantic")}
 
 
 @hookimpl
 def qmdb_prediction_formats() -> dict[str, str]:
-    return {name: f"qmdb.importers.predictions.{name}" for name in ("coco", "yolo", "probs")}
+    return {name: f"qmdb.importers.predictions.{name}" for name in ("coco", "yolo", "probs", "semantic")}
 
 
 @hookimpl

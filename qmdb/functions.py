@@ -18,6 +18,7 @@ import duckdb
 PROVIDERS: tuple[str, ...] = (
     "qmdb.udfs.functions",
     "qmdb.udfs.mask_registry",
+    "qmdb.udfs.semantic",
     "qmdb.selection.functions",
     "qmdb.embeddings.functions",
 )

@@ -1,7 +1,7 @@
 """The plugin manager: qmdb's built-ins, then every plugin the ``qmdb`` entry-point group names.
 
 >>> sorted(formats("qmdb_dataset_formats"))
-['coco', 'folders', 'table', 'voc', 'yolo']
+['coco', 'folders', 'semantic', 'table', 'voc', 'yolo']
 """
 
 from __future__ import annotations

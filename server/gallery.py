@@ -1,5 +1,7 @@
 """The gallery page (`GET /gallery`), its static files, the cards of one page of a view or query
-(`POST /gallery/items`), and plots as SVG (`GET /gallery/plots/{kind}.svg`).
+(`POST /gallery/items`), plots as SVG (`GET /gallery/plots/{kind}.svg`), and the points of the
+embedding map view (`GET /gallery/map`, `qmdb.gallery.map_points`), and the map's lasso selection
+written as tags (`POST /gallery/tags`: write mode and the write token, as `POST /tags`).
 
 Queries take the same path as `/query` and `/views/{name}/rows` (safety check, timeout, row cap);
 the boxes of each card come from one trusted query over `labels` and `predictions`
@@ -12,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
@@ -102,3 +105,53 @@ def plot(request: Request, kind: str) -> Response:
     except (QmdbError, ValueError, TypeError, duckdb.Error) as error:
         raise ApiError(400, f"plot {kind}: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
     return Response(data, media_type="image/svg+xml")
+
+
+@router.get("/gallery/map", summary="The embedding map's points, each with a colour value from any column")
+def map_view(request: Request, embedding_model: str | None = None, item_type: str = "image", by: str = "class",
+             method: str = "auto") -> Response:
+    """`{model, item_type, method, by, kind, points: [[item_id, image_id, x, y, value]], options}`: the stored
+    layout of the model's vectors (or one computed now, not stored), coloured by `by` (one of `options`)."""
+    from qmdb.gallery.map_points import colour_options, map_points
+
+    state = request.app.state.qmdb
+
+    def read(cursor: duckdb.DuckDBPyConnection) -> dict:
+        return {**map_points(cursor, embedding_model, item_type, by, method), "options": colour_options(cursor)}
+
+    try:
+        result = state.timed(read)
+    except (QmdbError, ValueError) as error:
+        raise ApiError(400, str(error)) from None
+    except duckdb.Error as error:
+        raise ApiError(400, f"map: {str(error).splitlines()[0]}") from None
+    return Response(dumps(result), media_type="application/json")
+
+
+class SelectionTags(BaseModel):
+    item_type: str = Field("image", description="image, label or prediction")
+    item_ids: list[int] = Field(min_length=1, max_length=1_000_000, description="the selected items")
+    tag: str
+    author: str | None = "gallery-map"
+    note: str | None = None
+
+
+def _writes_allowed(request: Request,
+                    credentials: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> None:
+    """403 on a read-only server; else the write token, exactly as the write routes check it."""
+    if not request.app.state.qmdb.settings.allow_writes:
+        raise ApiError(403, "read-only: start with --allow-writes")
+    from .writes import require_write_token
+
+    require_write_token(request, credentials)
+
+
+@router.post("/gallery/tags", status_code=201, dependencies=[Depends(_writes_allowed)],
+             summary="Tag every item of a selection (the map's lasso) in one transaction")
+def tag_selection(request: Request, body: SelectionTags) -> dict:
+    from qmdb.gallery.selection import tag_items
+
+    from .writes import _write
+
+    tag_ids = _write(request, tag_items, body.item_type, body.item_ids, body.tag, body.author, body.note)
+    return {"tagged": len(tag_ids), "tag_ids": tag_ids}

@@ -1,10 +1,16 @@
-"""Semantic clusters: k-means over a model's vectors, the `clusters` table (`model, item_type, item_id,
-cluster, method, distance`), joinable on the item id like any slice.
+"""Semantic clusters: k-means or HDBSCAN over a model's vectors, the `clusters` table (`model, item_type,
+item_id, cluster, method, distance`), joinable on the item id like any slice.
 
 k-means is scikit-learn's (`KMeans`, k-means++ initialisation, Lloyd's iterations, a fixed seed) on the
 unit-length vectors, so clusters follow cosine similarity; `distance` is the cosine distance from the
-item to its cluster's centroid (re-normalized). The default k is √(n/2), between 2 and 100. Needs the
-`map` extra (scikit-learn). `cluster_summary` and `cluster_metrics` describe the clusters.
+item to its cluster's centroid (re-normalized). The default k is √(n/2), between 2 and 100.
+
+HDBSCAN is scikit-learn's (`sklearn.cluster.HDBSCAN`, Euclidean on the unit-length vectors, which
+orders pairs as cosine distance does): it finds the number of clusters itself and leaves items in no
+dense region as noise, cluster -1 (scikit-learn's label); `min_cluster_size` (default 5) and
+`min_samples` (default: `min_cluster_size`) are its parameters. A noise item's `distance` is to the
+nearest cluster's centroid (to the mean of all vectors when everything is noise). Both need the `map`
+extra (scikit-learn). `cluster_summary` and `cluster_metrics` describe the clusters.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from . import derived
 from .base import normalize
 
 MAX_K = 1_000
+METHODS = ("kmeans", "hdbscan")
+NOISE = -1
 
 
 def default_k(n: int) -> int:
@@ -45,17 +53,53 @@ def kmeans(vectors: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.n
     return labels, np.clip(distance, 0.0, 2.0).astype(np.float64)
 
 
+def hdbscan(vectors: np.ndarray, min_cluster_size: int = 5, min_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster of each row, -1 for noise; cosine distance to its cluster's centroid, or for noise to
+    the nearest one) of unit-length `vectors`, by scikit-learn's HDBSCAN."""
+    try:
+        from sklearn.cluster import HDBSCAN
+    except ImportError as error:
+        raise MissingExtra("clusters (HDBSCAN)", "map") from error
+    if not 2 <= min_cluster_size <= len(vectors):
+        raise QmdbError(f"clusters: min_cluster_size must be between 2 and {len(vectors)} (the number of vectors), "
+                        f"not {min_cluster_size}")
+    if min_samples is not None and not 1 <= min_samples <= len(vectors):
+        raise QmdbError(f"clusters: min_samples must be between 1 and {len(vectors)}, not {min_samples}")
+    labels = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, copy=True).fit(vectors).labels_.astype(np.int32)
+    found = labels >= 0
+    k = int(labels.max()) + 1
+    if k == 0:
+        centroids = normalize(vectors.mean(axis=0, keepdims=True))
+        distance = 1.0 - vectors @ centroids[0]
+    else:
+        sums = np.zeros((k, vectors.shape[1]))
+        np.add.at(sums, labels[found], vectors[found])
+        centroids = normalize(sums)
+        similarity = vectors @ centroids.T
+        distance = 1.0 - np.where(found, similarity[np.arange(len(labels)), np.maximum(labels, 0)], similarity.max(axis=1))
+    return labels, np.clip(distance, 0.0, 2.0).astype(np.float64)
+
+
 def materialize(con: duckdb.DuckDBPyConnection, model: str | None = None, item_type: str = "image",
-                k: int | None = None, *, seed: int = 0, force: bool = False) -> int:
-    """Cluster a model's `item_type` vectors into `k` clusters (default `default_k`) and replace its rows
-    of `clusters`; returns the rows written, 0 when the table already holds this clustering of these
+                k: int | None = None, *, seed: int = 0, force: bool = False, method: str = "kmeans",
+                min_cluster_size: int = 5, min_samples: int | None = None) -> int:
+    """Cluster a model's `item_type` vectors — k-means into `k` clusters (default `default_k`), or
+    HDBSCAN (`method="hdbscan"`, with `min_cluster_size` and `min_samples`) — and replace its rows of
+    `clusters`; returns the rows written, 0 when the table already holds this clustering of these
     vectors."""
+    if method not in METHODS:
+        raise QmdbError(f"clusters: method must be one of {', '.join(METHODS)}, not '{method}'")
     model = derived.resolve_model(con, item_type, model)
     n = derived.vectors_state(con, model, item_type)[0]
-    params = {"k": int(k or default_k(n)), "seed": seed}
-    if not force and derived.fresh(con, "clusters", model, item_type, "kmeans", params):
+    if method == "kmeans":
+        params = {"k": int(k or default_k(n)), "seed": seed}
+    else:
+        if k is not None:
+            raise QmdbError("clusters: HDBSCAN finds the number of clusters itself; give min_cluster_size, not k")
+        params = {"min_cluster_size": int(min_cluster_size), "min_samples": min_samples}
+    if not force and derived.fresh(con, "clusters", model, item_type, method, params):
         return 0
     _, ids, vectors = derived.load(con, model, item_type)
-    labels, distance = kmeans(vectors, params["k"], seed)
-    table = pa.table({"item_id": ids, "cluster": labels, "method": ["kmeans"] * len(ids), "distance": distance})
-    return derived.replace(con, "clusters", model, item_type, "kmeans", params, table)
+    labels, distance = kmeans(vectors, params["k"], seed) if method == "kmeans" else hdbscan(vectors, **params)
+    table = pa.table({"item_id": ids, "cluster": labels, "method": [method] * len(ids), "distance": distance})
+    return derived.replace(con, "clusters", model, item_type, method, params, table)

@@ -1,4 +1,4 @@
-"""Gallery cards for result rows: each row's image, the item it is about, and every box on that image.
+"""Gallery cards for result rows: each row's image, the item it is about, and every box and mask on that image.
 
 A row is about an image when its result has an `image_id` column, about a label when it has
 `label_id` (its box is the focus, drawn in context), about a prediction when it has
@@ -21,6 +21,8 @@ from typing import Any
 
 import duckdb
 
+from .shapes import add_shapes
+
 ID_COLUMNS = ("image_id", "label_id", "prediction_id")
 
 _SQL = """
@@ -41,14 +43,16 @@ items AS (
 ),
 lab AS (
     SELECT image_id,
-           list({'id': label_id, 'class': class, 'x': x, 'y': y, 'w': w, 'h': h, 'annotator': annotator}
+           list({'id': label_id, 'class': class, 'x': x, 'y': y, 'w': w, 'h': h, 'annotator': annotator,
+                  'polygon': polygon, 'mask': mask}
                 ORDER BY label_id) FILTER (WHERE w IS NOT NULL) AS boxes,
            list(class ORDER BY label_id) FILTER (WHERE w IS NULL) AS image_classes
     FROM labels WHERE image_id IN (SELECT image_id FROM items) GROUP BY image_id
 ),
 pred AS (
     SELECT image_id,
-           list({'id': prediction_id, 'model': model, 'class': class, 'score': score, 'x': x, 'y': y, 'w': w, 'h': h}
+           list({'id': prediction_id, 'model': model, 'class': class, 'score': score, 'x': x, 'y': y, 'w': w, 'h': h,
+                  'polygon': polygon, 'mask': mask}
                 ORDER BY score DESC, prediction_id) FILTER (WHERE w IS NOT NULL) AS boxes,
            list({'model': model, 'class': class, 'score': score} ORDER BY score DESC) FILTER (WHERE w IS NULL) AS image_classes
     FROM predictions
@@ -57,12 +61,13 @@ pred AS (
       AND (score >= $min_score OR prediction_id IN (SELECT focus_id FROM items WHERE focus_type = 'prediction'))
     GROUP BY image_id
 )
-SELECT items.row, items.image_id, i.dataset, i.path, i.split, i.width, i.height, i.status,
+SELECT items.row, items.image_id, i.dataset, d.task, i.path, i.split, i.width, i.height, i.status,
        items.focus_type, items.focus_id,
        coalesce(lab.boxes, []) AS labels, coalesce(lab.image_classes, []) AS label_classes,
        coalesce(pred.boxes, []) AS predictions, coalesce(pred.image_classes[:3], []) AS predicted_classes
 FROM items
 LEFT JOIN images i ON i.image_id = items.image_id
+LEFT JOIN datasets d ON d.name = i.dataset
 LEFT JOIN lab ON lab.image_id = items.image_id
 LEFT JOIN pred ON pred.image_id = items.image_id
 ORDER BY items.row
@@ -83,7 +88,8 @@ def annotate(con: duckdb.DuckDBPyConnection, columns: Sequence[str], rows: Seque
     """One card per row (same order): `image_id`, `path`, `width`, `height`, `status`, `focus_type`
     (`image`, `label`, `prediction`), `focus_id`, the image's `labels` and `predictions` boxes
     (predictions scoring at least `min_score`, of `model` or every model; a focused prediction
-    always), its image-level `label_classes` and top `predicted_classes`. Rows with no id
+    always), each with `rings`, its polygon or mask outline (`qmdb.gallery.shapes`; None for a box
+    only), its image-level `label_classes` and top `predicted_classes`, and the dataset's `task`. Rows with no id
     column get no card: the result is `[]`."""
     present = id_columns(columns)
     if not present or not rows:
@@ -100,4 +106,4 @@ def annotate(con: duckdb.DuckDBPyConnection, columns: Sequence[str], rows: Seque
         }).to_arrow_table()
     finally:
         cursor.close()
-    return table.to_pylist()
+    return add_shapes(table.to_pylist())

@@ -6,7 +6,7 @@ are named by the `qmdb_dataset_formats` and `qmdb_prediction_formats` hooks
 (`qmdb.builtins` for qmdb's own, any plugin for more).
 
 >>> sorted(dataset_formats()), sorted(prediction_formats())
-(['coco', 'folders', 'table', 'voc', 'yolo'], ['coco', 'probs', 'yolo'])
+(['coco', 'folders', 'semantic', 'table', 'voc', 'yolo'], ['coco', 'probs', 'semantic', 'yolo'])
 """
 
 from __future__ import annotations

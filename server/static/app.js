@@ -48,7 +48,8 @@
     const params = {};
     for (const [k, v] of h) if (k.startsWith("p.")) params[k.slice(2)] = v;
     return { view: h.get("view") || "", sql: h.get("sql"), params, offset: +(h.get("offset") || 0),
-             limit: h.get("limit"), min_score: h.get("min_score"), open: h.get("open"), plot: h.get("plot") };
+             limit: h.get("limit"), min_score: h.get("min_score"), open: h.get("open"), plot: h.get("plot"),
+             tab: h.get("tab"), map_by: h.get("by"), map_method: h.get("method"), map_item_type: h.get("items") };
   }
 
   function writeHash() {
@@ -140,12 +141,26 @@
   }
 
   function tab(name) {
-    $("tab-gallery").classList.toggle("active", name === "gallery");
-    $("tab-plots").classList.toggle("active", name === "plots");
-    $("gallery").classList.toggle("hidden", name !== "gallery");
-    $("gallery-controls").classList.toggle("hidden", name !== "gallery");
-    $("plots").classList.toggle("hidden", name !== "plots");
-    $("plot-controls").classList.toggle("hidden", name !== "plots");
+    for (const [t, section, controls] of [["gallery", "gallery", "gallery-controls"], ["plots", "plots", "plot-controls"],
+                                          ["map", "map", "map-controls"]]) {
+      $("tab-" + t).classList.toggle("active", name === t);
+      $(section).classList.toggle("hidden", name !== t);
+      $(controls).classList.toggle("hidden", name !== t);
+    }
+  }
+
+  /* the map's "show in the gallery": its selection as a query on the gallery tab */
+  function showInGallery(sql) {
+    tab("gallery");
+    chooseView("");
+    $("sql").value = sql;
+    state.offset = 0;
+    run();
+  }
+
+  function mapParams() {
+    return { embedding_model: $("map-model").value, item_type: $("map-item-type").value, by: $("map-by").value,
+             method: $("map-method").value };
   }
 
   async function start() {
@@ -175,6 +190,8 @@
     $("draw").addEventListener("click", drawPlot);
     $("tab-gallery").addEventListener("click", () => tab("gallery"));
     $("tab-plots").addEventListener("click", () => tab("plots"));
+    $("tab-map").addEventListener("click", () => { tab("map"); if (!window.QMDB_MAP.data) window.QMDB_MAP.load(mapParams()); });
+    window.QMDB_MAP.start(state.config, showInGallery);
     document.addEventListener("keydown", e => { if (e.key === "Escape") $("detail").hidden = true; });
     const h = readHash();
     if (h.limit) $("limit").value = h.limit;
@@ -182,7 +199,13 @@
     if (h.sql) $("sql").value = h.sql;
     chooseView(h.view && state.views[h.view] ? h.view : "", h.params);
     state.offset = h.offset;
-    if (h.plot && state.config.plots[h.plot]) {
+    if (h.tab === "map") {
+      tab("map");
+      if (h.map_by) $("map-by").innerHTML = `<option>${h.map_by}</option>`;
+      if (h.map_method) $("map-method").value = h.map_method;
+      if (h.map_item_type) $("map-item-type").value = h.map_item_type;
+      await window.QMDB_MAP.load(mapParams());
+    } else if (h.plot && state.config.plots[h.plot]) {
       tab("plots");
       $("plot-kind").value = h.plot;
       showPlotParams();

@@ -1,4 +1,4 @@
-/* qmdb gallery: renders query results as image cards with their boxes (SVG, drawn here from JSON).
+/* qmdb gallery: renders query results as image cards with their boxes and masks (SVG, drawn here from JSON).
    Two sources, one renderer: the server page (fetches /gallery/items) and the static export of
    `qmdb gallery` (window.QMDB_DATA holds the rows, the cards and thumbnails as data URIs). */
 (function () {
@@ -45,19 +45,38 @@
     return [x0, y0, x1 - x0, y1 - y0];
   }
 
-  /* an <svg> of the image with its labels (solid) and predictions (dashed, with score) */
+  /* an SVG path of flat rings [x1, y1, x2, y2, ...] (polygons, or a mask's outer contours and holes) */
+  function ringPath(rings) {
+    return rings.filter(r => r.length >= 4).map(r => {
+      let d = `M${r[0]} ${r[1]}`;
+      for (let i = 2; i + 1 < r.length; i += 2) d += `L${r[i]} ${r[i + 1]}`;
+      return d + "Z";
+    }).join("");
+  }
+
+  /* an <svg> of the image with its labels (solid) and predictions (dashed, with score); masks and
+     polygons filled translucent in the class colour */
   function picture(item, src, opts) {
     const [vx, vy, vw, vh] = viewBox(item, opts.crop);
     const svg = el("svg:svg", { viewBox: `${vx} ${vy} ${vw} ${vh}`, preserveAspectRatio: "xMidYMid meet", class: opts.cls });
     svg.appendChild(el("svg:image", { href: src, x: 0, y: 0, width: item.width, height: item.height, preserveAspectRatio: "none" }));
     const font = Math.max(vw, vh) / (opts.cls === "full" ? 45 : opts.crop ? 14 : 20);
+    const semantic = item.task === "semantic";  // a class region's box spans the image: draw its mask only
     const draw = (box, kind) => {
       const focused = item.focus_type === kind && item.focus_id === box.id;
       const c = colour(box.class);
-      const cls = `box ${kind}` + (focused ? " focus" : item.focus_type !== "image" ? " dim" : "");
-      const rect = el("svg:rect", { class: cls, x: box.x, y: box.y, width: box.w, height: box.h, stroke: c,
+      const state = focused ? " focus" : item.focus_type !== "image" ? " dim" : "";
+      const title = `${kind} ${box.id}: ${box.class}` + (box.score != null ? ` ${box.score.toFixed(2)}` : "");
+      if (box.rings && box.rings.length) {
+        const shape = el("svg:path", { class: `mask ${kind}` + state, d: ringPath(box.rings), fill: c, stroke: c,
+          "fill-rule": "evenodd", "vector-effect": "non-scaling-stroke", "data-id": box.id, "data-class": box.class });
+        shape.appendChild(el("svg:title", {}, title));
+        svg.appendChild(shape);
+      }
+      if (semantic && box.rings && box.rings.length && !focused) return;  // the legend names the classes
+      const rect = el("svg:rect", { class: `box ${kind}` + state, x: box.x, y: box.y, width: box.w, height: box.h, stroke: c,
         "vector-effect": "non-scaling-stroke", "data-id": box.id, "data-class": box.class });
-      rect.appendChild(el("svg:title", {}, `${kind} ${box.id}: ${box.class}` + (box.score != null ? ` ${box.score.toFixed(2)}` : "")));
+      rect.appendChild(el("svg:title", {}, title));
       svg.appendChild(rect);
       const text = kind === "prediction" ? `${box.class} ${box.score.toFixed(2)}` : String(box.class);
       const ty = kind === "prediction" ? box.y + box.h + font : Math.max(box.y - font * 0.25, font);
@@ -115,7 +134,7 @@
       span.appendChild(document.createTextNode(c));
       node.appendChild(span);
     });
-    if (classes.length) node.appendChild(el("span", {}, "— solid: label, dashed: prediction (score)"));
+    if (classes.length) node.appendChild(el("span", {}, "— solid: label, dashed: prediction (score), filled: mask or polygon"));
   }
 
   /* the detail view: full image, the row's columns, every box, and tag buttons when writes are allowed */
@@ -154,5 +173,5 @@
     dialog.hidden = false;
   }
 
-  window.QMDB = { colour, renderGrid, legend, showDetail, picture, fmt };
+  window.QMDB = { colour, renderGrid, legend, showDetail, picture, fmt, ringPath };
 })();

@@ -1,0 +1,47 @@
+"""Pixel counts between two masks, for semantic segmentation evaluation (`eval_semantic*` views).
+
+`mask_intersection(a, b)` is the number of pixels two stored masks (COCO RLE
+structs of one image) share: pycocotools' `merge(..., intersect=True)` and
+`area` on the RLE, never decoding to pixels. NULL when either is NULL; masks of
+different sizes share no pixel.
+
+    SELECT mask_intersection(l.mask, p.mask) FROM labels l JOIN predictions p USING (image_id);
+
+>>> from pycocotools import mask as api
+>>> import numpy as np
+>>> a = api.encode(np.asfortranarray(np.eye(4, dtype=np.uint8))); b = api.encode(np.asfortranarray(np.ones((4, 4), np.uint8)))
+>>> to_struct = lambda r: {"size": list(r["size"]), "counts": r["counts"].decode()}
+>>> intersections(pa.array([to_struct(a), None]), pa.array([to_struct(b), to_struct(b)])).to_pylist()
+[4, None]
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from ..importers.masks import mask_api, to_rles
+from .mask_registry import MASK_SQL_TYPE
+
+
+def intersections(a: pa.Array, b: pa.Array) -> pa.Array:
+    """Shared pixels of each pair of masks (an Arrow batch of each)."""
+    api = mask_api("mask_intersection")
+    out = []
+    for x, y in zip(to_rles(a.to_pylist()), to_rles(b.to_pylist())):
+        if x is None or y is None:
+            out.append(None)
+        elif list(x["size"]) != list(y["size"]):
+            out.append(0)
+        else:
+            out.append(int(api.area(api.merge([x, y], intersect=True))))
+    return pa.array(out, pa.int64())
+
+
+def register(con: duckdb.DuckDBPyConnection) -> None:
+    """Define `mask_intersection(mask, mask) -> BIGINT` on `con` (a `qmdb.functions` provider)."""
+    from ..functions import define
+
+    mask = duckdb.sqltype(MASK_SQL_TYPE)
+    define(con, "mask_intersection", intersections, [mask, mask], duckdb.sqltype("BIGINT"), type="arrow",
+           null_handling="special", side_effects=False)
