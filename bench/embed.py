@@ -1,6 +1,6 @@
 """Benchmark: `qmdb embed` with the built-in descriptor against decoding alone, at the same scale.
 
-    python bench/embed.py [--images 2000] [--copies 10] [--rounds 2] [--threads 4]
+    python bench/embed.py [--images 2000] [--copies 10] [--rounds 2] [--threads 4] [--clip ViT-B-32]
 
 On the camera-size JPEGs of `bench/metrics.py` (made once, seeded, cached under
 /tmp), each pass runs in a fresh child process, interleaved A B C A B C … for
@@ -15,6 +15,17 @@ On the camera-size JPEGs of `bench/metrics.py` (made once, seeded, cached under
 
 Then how far the DCT-scaled decode moves the vectors: cosine between the descriptor of the
 full-size decode and of the reduced one, over the first 500 images.
+
+With `--clip ARCH` (e.g. ViT-B-32; random-init weights, no download), CLIP on this machine's
+device (CPU here) in this one process, interleaved (d) (e) for `--rounds` rounds on the first
+`--clip-images` JPEGs:
+
+  (d) a bare batched forward pass: `model.encode_image` on pre-made, preprocessed tensors of
+      those images (batches of the embedder's batch size), nothing else;
+  (e) `qmdb.embed(con, embedder)` on a fresh project: decode (DCT-scaled to ≥ 224 px, the
+      model's `input_size`), resize and crop in the decoding threads, forward, write, index;
+
+and the cosine between CLIP vectors of the full-size and of the DCT-scaled decode.
 """
 
 from __future__ import annotations
@@ -99,13 +110,62 @@ def fidelity(folder: Path, n: int = 500) -> tuple[float, float, float]:
     return float(cosine.min()), float(np.percentile(cosine, 1)), float(np.median(cosine))
 
 
+def clip_pass(arch: str, folder: Path, n: int, rounds: int, threads: int) -> None:
+    """(d) a bare batched forward pass vs (e) `qmdb.embed` with the same open_clip model, interleaved."""
+    import torch
+
+    import qmdb
+    from qmdb import images
+    from qmdb.embeddings.clip import OpenClipEmbedder
+
+    torch.manual_seed(0)
+    embedder = OpenClipEmbedder(arch, None, device="cpu")
+    files = sorted(folder.glob("*.jpg"))[:n]
+    full = [images.read_rgb(f) for f in files]
+    pixels = embedder.preprocess(full)
+    embedder.forward(pixels[:embedder.batch_size])  # warm up
+    bare, ours = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = Path(tmp) / "images"
+        subset.mkdir()
+        for f in files:
+            (subset / f.name).symlink_to(f)
+        for k in range(rounds):
+            start = time.perf_counter()
+            embedder.forward(pixels)
+            bare.append(n / (time.perf_counter() - start))
+            con = project(subset, Path(tmp) / f"clip{k}.duckdb")
+            start = time.perf_counter()
+            qmdb.embed(con, embedder, workers=threads, progress=False)
+            ours.append(n / (time.perf_counter() - start))
+            con.close()
+    cosine = (embedder.embed_images(full) * embedder.embed_images([images.read_rgb(f, embedder.input_size)
+                                                                   for f in files])).sum(axis=1)
+    print(f"\nCLIP {arch} (random-init weights: none on disk), CPU, torch threads {torch.get_num_threads()}, "
+          f"{n} of the JPEGs, batch {embedder.batch_size}, {rounds} interleaved round(s); load average "
+          f"{os.getloadavg()[0]:.1f}\n")
+    print("| pass | img/s min | img/s median | × (d) median |\n|---|---|---|---|")
+    floor = statistics.median(bare)
+    for name, rates in (("(d) bare batched encode_image on pre-made tensors", bare),
+                        ("(e) qmdb.embed (decode ≥ 224 px, prepare, forward, DuckDB, index)", ours)):
+        print(f"| {name} | {min(rates):,.1f} | {statistics.median(rates):,.1f} | "
+              f"{statistics.median(rates) / floor:.2f}× |")
+    print(f"\ncosine(full-size decode, DCT-scaled decode) of CLIP vectors: min {cosine.min():.4f}, "
+          f"median {np.median(cosine):.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--copies", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="decoding threads (qmdb.embed's workers)")
+    parser.add_argument("--clip", default="", help="also CLIP vs a bare forward pass: an open_clip architecture")
+    parser.add_argument("--clip-images", type=int, default=96)
+    parser.add_argument("--skip-builtin", action="store_true", help="only the CLIP part")
     args = parser.parse_args()
+    if args.skip_builtin:
+        return clip_pass(args.clip, make_images(args.images), args.clip_images, args.rounds, args.threads)
     folder = make_images(args.images)
     load = os.getloadavg()[0]
     print(f"{args.images} JPEGs at {', '.join(f'{w}×{h}' for w, h in SIZES)} in {folder}; {args.threads} "
@@ -131,6 +191,8 @@ def main() -> None:
     low, p1, median = fidelity(folder)
     print(f"\ncosine(full-size decode, DCT-scaled decode) of builtin-hog-v1 over 500 images: "
           f"min {low:.4f}, 1st percentile {p1:.4f}, median {median:.4f}; load average {os.getloadavg()[0]:.1f} at the end")
+    if args.clip:
+        clip_pass(args.clip, folder, args.clip_images, args.rounds, args.threads)
 
 
 if __name__ == "__main__":
