@@ -15,7 +15,9 @@ field), then times in this one process, on each folder, interleaved a a″ b a a
   (b) qmdb: `compute_metrics` on a fresh project (every image metric, written to DuckDB);
   (c) CleanVision: `Imagelab(data_path).find_issues()` at its defaults, once (pip install 'qmdb[bench]');
 
-and prints images/s (min and median over rounds) with the ratios, then how qmdb's
+and prints images/s (min and median over rounds) with the ratios, and images per CPU-second
+(this process and its worker processes, user + system: what a shared, loaded machine changes
+least), then how qmdb's
 is_dark / is_overexposed agree with CleanVision's dark / light issues. `--memory-images M` then runs (b) in a
 child process at M and at 10×M images (the same files under 10 datasets) and
 prints its peak memory (main process and largest worker), to show it stays flat.
@@ -40,6 +42,7 @@ import numpy as np
 
 SIZES = [(640, 480), (1024, 768), (1280, 720), (1600, 1200), (1920, 1080)]
 CACHE = Path(tempfile.gettempdir()) / "qmdb-bench-metrics"
+CPU: list[float] = []  # images per CPU-second of the last pass of each kind, appended by the passes
 
 
 def sources() -> list[np.ndarray]:
@@ -150,9 +153,10 @@ def decode_only(folder: Path, workers: int, chunk: int = 64, tuned: bool = False
 
     files = sorted(str(p) for p in folder.glob("*.jpg"))
     chunks = [files[i:i + chunk] for i in range(0, len(files), chunk)]
-    start = time.perf_counter()  # starting the processes is timed, as it is in (b)
+    start, cpu = time.perf_counter(), cpu_seconds()  # starting the processes is timed, as it is in (b)
     with ProcessPoolExecutor(workers) as pool:
         done = sum(pool.map(partial(_decode_chunk, tuned=tuned, scaled=scaled), chunks))
+    CPU.append(done / (cpu_seconds() - cpu))
     return done / (time.perf_counter() - start)
 
 
@@ -175,9 +179,10 @@ def qmdb_pass(folder: Path, workers: int, chunk: int = 64, flags: dict | None = 
 
     with tempfile.TemporaryDirectory() as tmp:
         con = project(folder, Path(tmp) / "bench.duckdb")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         report = qmdb.compute_metrics(con, workers=workers, chunk_size=chunk, progress=False)
         seconds = time.perf_counter() - start
+        CPU.append(report.images / (cpu_seconds() - cpu))
         if flags is not None:
             flags.update({path: (dark, light) for path, dark, light in con.sql(
                 "SELECT path, is_dark, is_overexposed FROM metrics_images").fetchall()})
@@ -193,11 +198,12 @@ def cleanvision_pass(folder: Path, flags: dict | None = None) -> float | str:
     except ImportError as error:
         return f"not installed ({error.name}); pip install 'qmdb[bench]'"
     n = len(list(folder.glob("*.jpg")))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # its progress bars
         lab = Imagelab(data_path=str(folder))
         lab.find_issues(verbose=False)
     seconds = time.perf_counter() - start
+    CPU.append(n / (cpu_seconds() - cpu))
     if flags is not None:
         issues = lab.issues
         flags.update({Path(f).name: (bool(d), bool(li)) for f, d, li in
@@ -220,6 +226,13 @@ def memory_child(folder: str, copies: int, workers: int) -> None:
     print(report.images, f"{seconds:.1f}", f"{main:.0f}", f"{worker:.0f}")
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have exited (the workers,
+    once their pool is shut down)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def rates(values: list[float]) -> str:
     return f"{min(values):,.1f} | {statistics.median(values):,.1f}"
 
@@ -231,26 +244,40 @@ def compare(folder: Path, label: str, args, skip: set) -> None:
     print(f"### {label}: {n:,} JPEGs in {folder}; {args.workers} worker process(es) on {os.cpu_count()} core(s); "
           f"load average {os.getloadavg()[0]:.1f} at the start\n")
     runs: dict[str, list[float]] = {"a": [], "a2": [], "b": []}
+    cpu: dict[str, list[float]] = {"a": [], "a2": [], "b": [], "c": []}
     ours_flags: dict = {}
     for _ in range(args.rounds):  # interleaved: a a2 b a a2 b …
         if "decode" not in skip:
             runs["a"].append(decode_only(folder, args.workers, tuned=True))
+            cpu["a"].append(CPU[-1])
             runs["a2"].append(decode_only(folder, args.workers, tuned=True, scaled=True))
+            cpu["a2"].append(CPU[-1])
         if "qmdb" not in skip:
             runs["b"].append(qmdb_pass(folder, args.workers, flags=ours_flags))
+            cpu["b"].append(CPU[-1])
     clean_flags: dict = {}
     clean = cleanvision_pass(folder, clean_flags) if "cleanvision" not in skip else "skipped"
-    print(f"| pass | images/s min | median | × (a″) median | × CleanVision |\n|---|---|---|---|---|")
+    if isinstance(clean, float):
+        cpu["c"].append(CPU[-1])
+    print("| pass | images/s min | median | × (a″) median | × CleanVision | images per CPU-s median | "
+          "× (a″) | × CleanVision |\n|---|---|---|---|---|---|---|---|")
     floor = statistics.median(runs["a2"]) if runs["a2"] else None
+    cpu_floor = statistics.median(cpu["a2"]) if cpu["a2"] else None
+    cpu_clean = cpu["c"][0] if cpu["c"] else None
     names = {"a": "(a) decode only, full size", "a2": "(a″) decode only at qmdb's analysis scale (the decode it performs)",
              "b": "(b) qmdb metrics (21 image metrics → DuckDB)"}
     for key, name in names.items():
         if runs[key]:
             versus = f"{statistics.median(runs[key]) / clean:.1f}×" if isinstance(clean, float) else ""
             ratio = f"{statistics.median(runs[key]) / floor:.2f}×" if floor else ""
-            print(f"| {name} | {rates(runs[key])} | {ratio} | {versus if key == 'b' else ''} |")
+            per_cpu = statistics.median(cpu[key])
+            cpu_ratio = f"{per_cpu / cpu_floor:.2f}×" if cpu_floor else ""
+            cpu_versus = f"{per_cpu / cpu_clean:.1f}×" if cpu_clean and key == "b" else ""
+            print(f"| {name} | {rates(runs[key])} | {ratio} | {versus if key == 'b' else ''} | {per_cpu:,.1f} | "
+                  f"{cpu_ratio} | {cpu_versus} |")
     text = f"{clean:,.1f}" if isinstance(clean, float) else clean
-    print(f"| (c) CleanVision Imagelab.find_issues (defaults, one run) | {text} | | | |")
+    cpu_text = f"{cpu_clean:,.1f}" if cpu_clean else ""
+    print(f"| (c) CleanVision Imagelab.find_issues (defaults, one run) | {text} | | | | {cpu_text} | | |")
     print(f"\n(a) and (a″): {args.workers} loky processes started inside the timing (as (b) starts its own), qmdb's worker allocator setting; {args.rounds} "
           f"interleaved round(s); load average {os.getloadavg()[0]:.1f} at the end")
     if ours_flags and clean_flags:

@@ -26,13 +26,15 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
-import duckdb
 import numpy as np
-import PIL.Image
 
 from .uris import UnreadableError, location, read_bytes
+
+if TYPE_CHECKING:  # DuckDB and Pillow are not imported by a metric worker that reads JPEGs and PNGs
+    import duckdb
 
 FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
 REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -101,6 +103,8 @@ def file_size(buffer: np.ndarray) -> tuple[int, int] | None:
         return jpeg_size(view)
     if view[:8] == b"\x89PNG\r\n\x1a\n" and view[12:16] == b"IHDR" and len(view) >= 24:
         return int.from_bytes(view[16:20], "big"), int.from_bytes(view[20:24], "big")
+    import PIL.Image
+
     try:
         with PIL.Image.open(io.BytesIO(buffer)) as header:
             return header.size

@@ -165,12 +165,24 @@ def register(con: duckdb.DuckDBPyConnection, *, served: bool = False) -> None:
     """Define one SQL function per registered metric that has a SQL name, taking `image_id` (image
     metrics) or `label_id` (label metrics). ``served``: refuse (NULL) a file outside its dataset's root."""
     database = _database(con)
+    defined = set()
     for metric in registry.metrics():
         if metric.sql_name is None:
             continue
         make = _image_udf if metric.kind == "image" else _label_udf
         functions.define(con, metric.sql_name, make(metric, database, served), [duckdb.sqltype("BIGINT")],
                          duckdb.sqltype(metric.type), type="arrow", null_handling="special", side_effects=False)
+        defined.add((metric.kind, metric.name))
+    _DEFINED[con] = frozenset(defined)
+
+
+_DEFINED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection → (kind, name) it defines
+
+
+def defines(con: duckdb.DuckDBPyConnection, metrics: list[Metric]) -> bool:
+    """Whether `register` has defined every one of these metrics (those with a SQL name) on this
+    connection already."""
+    return {(m.kind, m.name) for m in metrics if m.sql_name} <= _DEFINED.get(con, frozenset())
 
 
 def register_served(con: duckdb.DuckDBPyConnection) -> None:

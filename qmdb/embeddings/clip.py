@@ -10,7 +10,11 @@ a model-config JSON file (open_clip's format), registered under the file's stem.
 Preprocessing is qmdb's own, done in numpy/OpenCV on images decoded once by the
 pipeline: resize the shortest side to the model's input size (bicubic), centre
 crop, scale to 0..1, normalize with the model's mean and std — the same steps as
-open_clip's default transform, without PIL or torchvision in the loop.
+open_clip's default transform, without PIL or torchvision in the loop. The
+embedder declares that input size (`input_size`, 224 for ViT-B-32), so the
+pipeline decodes a JPEG DCT-scaled while both sides stay at or above it, and its
+`prepare` (the resize and crop, uint8) runs in the decoding threads: what waits
+for the forward pass is a 224×224 copy, not the decoded photo.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ def center_crop_resize(image: np.ndarray, size: int) -> np.ndarray:
     (32, 32, 3)
     """
     h, w = image.shape[:2]
+    if (h, w) == (size, size):
+        return image
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
     resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
@@ -125,6 +131,7 @@ class OpenClipEmbedder(Embedder):
         self.size = int(cfg["size"][0] if isinstance(cfg["size"], (tuple, list)) else cfg["size"])
         self.mean = np.asarray(cfg["mean"], np.float32)
         self.std = np.asarray(cfg["std"], np.float32)
+        self.input_size = self.size  # both sides ≥ size: the shortest is resized to it, then cropped
         self.dim = int(self.embed_texts(["a"]).shape[1])
         self.batch_size = batch_size
         if pretrained is not None:
@@ -134,6 +141,11 @@ class OpenClipEmbedder(Embedder):
         else:
             suffix = f":{Path(weights).stem}" if weights is not None else ":random"
         self.name = name or f"open_clip:{self.arch}{suffix}"
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """The size×size resized and cropped copy (uint8) that `preprocess` makes: preprocessing it
+        again leaves it as it is, so the vectors are the same."""
+        return center_crop_resize(image, self.size)
 
     def preprocess(self, images: list[np.ndarray]) -> np.ndarray:
         """(n, 3, size, size) float32, normalized as the model expects."""

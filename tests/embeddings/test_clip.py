@@ -63,6 +63,25 @@ def test_weights_file_loads_into_the_architecture_and_both_towers_embed(tiny_cli
     assert texts.shape == (2, 32) and not np.allclose(texts[0], texts[1])
 
 
+def test_clip_declares_its_input_size_and_prepares_in_the_decoding_threads(tiny_clip, tmp_path):
+    import cv2
+
+    from qmdb import images
+    from qmdb.embeddings.clip import OpenClipEmbedder
+
+    config, weights, _ = tiny_clip
+    embedder = OpenClipEmbedder(str(config), weights, device="cpu")
+    assert embedder.input_size == embedder.size == 64  # the config's image_size
+    photos = photographs()[:2]
+    prepared = [embedder.prepare(p) for p in photos]
+    assert all(p.shape == (64, 64, 3) and p.dtype == np.uint8 for p in prepared)
+    np.testing.assert_array_equal(embedder.embed_images(prepared), embedder.embed_images(photos))
+    file = tmp_path / "photo.jpg"
+    cv2.imwrite(str(file), cv2.cvtColor(photos[0], cv2.COLOR_RGB2BGR))  # 427 × 640: decoded at 1/4
+    small = images.read_rgb(file, embedder.input_size)
+    assert min(small.shape[:2]) >= 64 and small.shape[0] < photos[0].shape[0] // 2
+
+
 def test_cli_embeds_with_weights_and_text_search_runs_in_sql(tiny_clip, tmp_path, capsys):
     config, weights, _ = tiny_clip
     db = tmp_path / "p.duckdb"
