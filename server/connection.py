@@ -11,7 +11,8 @@ registers only the function providers in `SERVED_PROVIDERS`, none of which
 takes a path: the similarity search of `qmdb.embeddings` (it reads the vector
 index beside the database) and the metric functions of `qmdb.udfs.functions`,
 which take an `image_id` / `label_id` and find the file themselves by the path
-rule, and the mask metrics of `qmdb.udfs.mask_registry` (pure functions of a stored mask), and
+rule, and the mask metrics of `qmdb.udfs.mask_registry` and `mask_intersection` of `qmdb.udfs.semantic` (pure
+functions of stored masks), and
 `coreset()` of `qmdb.selection` (it reads the `embeddings` table only, n at most
 the number of embedded items) (registered with `register_served`: a file that leaves its dataset root
 gives NULL, unread). So `SELECT image_id, brightness(image_id) FROM images`
@@ -29,7 +30,7 @@ from qmdb import functions
 
 # Provider modules (see qmdb.functions.PROVIDERS) whose SQL functions the server registers.
 SERVED_PROVIDERS: tuple[str, ...] = ("qmdb.embeddings", "qmdb.udfs.functions", "qmdb.udfs.mask_registry",
-                                     "qmdb.selection.functions")
+                                     "qmdb.udfs.semantic", "qmdb.selection.functions")
 
 SAFE_CONFIG: dict[str, object] = {
     "enable_external_access": False,

@@ -1,5 +1,5 @@
 """Independent readers and writers: datumaro reads the CVAT and COCO qmdb writes, qmdb reads the CVAT and COCO
-datumaro writes; label-studio-converter accepts the Label Studio tasks. (The `interop` extra installs them.)"""
+datumaro writes; label-studio-converter accepts the Label Studio tasks. (`pip install --no-deps -r requirements-interop.txt` installs them.)"""
 
 import json
 import warnings
@@ -11,7 +11,7 @@ import qmdb
 from qmdb.annotate import export_cvat, export_labelstudio, read_changes
 
 pytest.importorskip("pycocotools")
-dm = pytest.importorskip("datumaro", reason="datumaro is not installed (pip install 'qmdb[interop]')")
+dm = pytest.importorskip("datumaro", reason="datumaro is not installed (pip install --no-deps -r requirements-interop.txt)")
 
 BOXES = "SELECT image_id FROM images WHERE path <> 'im1.png'"     # boxes and an image-level class
 WHOLE = "SELECT image_id FROM images"                             # also a polygon and a mask
@@ -103,7 +103,7 @@ def test_we_read_what_datumaro_writes(toy, tmp_path, fmt, file):
 
 def test_label_studio_converter_accepts_our_tasks(toy, tmp_path):
     converter = pytest.importorskip("label_studio_converter", reason="label-studio-converter is not installed "
-                                                                      "(pip install 'qmdb[interop]')")
+                                                                      "(pip install --no-deps -r requirements-interop.txt)")
     export_labelstudio(toy, tmp_path / "ls", query=BOXES)
     config = (tmp_path / "ls" / "label_config.xml").read_text()
     with warnings.catch_warnings():

@@ -9,7 +9,7 @@ from qmdb.evaluation.detection import load
 from qmdb.evaluation.reference import tidecv_run
 from qmdb.evaluation.tide import SHORT_NAMES
 
-pytest.importorskip("tidecv", reason="tidecv is in the bench extra")
+pytest.importorskip("tidecv", reason="tidecv is not installed (pip install --no-deps -r requirements-interop.txt)")
 
 
 def _reference(con, where="true"):
