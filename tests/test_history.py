@@ -91,3 +91,17 @@ def test_bad_changes_are_one_line_and_change_nothing(project, changes, message):
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
     assert rows(project) == before
     assert project.sql("SELECT count(*) FROM label_batches WHERE source = 'cvat.xml'").fetchall() == [(0,)]
+
+
+def test_a_project_from_before_history_migrates(db_path):
+    con = qmdb.connect(db_path)
+    con.execute("INSERT INTO images (image_id, dataset, path) VALUES (1, 'd', 'a.png')")
+    con.execute("INSERT INTO labels (image_id, class, source_id) VALUES (1, 'cat', 'a'), (1, 'dog', 'b')")
+    con.execute("DROP TABLE label_versions; DROP TABLE label_batches; DROP VIEW label_history; DROP MACRO TABLE labels_at; "
+                "DROP SEQUENCE label_batch_id_seq; DELETE FROM schema_migrations WHERE component = 'history'")
+    con.close()
+    con = qmdb.connect(db_path)  # as a file written before label history opens
+    assert con.sql("SELECT label_id, version, op, source, new->>'class' FROM label_versions ORDER BY 1").fetchall() == [
+        (1, 1, "insert", "migration", "cat"), (2, 1, "insert", "migration", "dog")]
+    assert con.sql("SELECT class FROM labels_at() ORDER BY label_id").fetchall() == [("cat",), ("dog",)]
+    con.close()
