@@ -11,8 +11,9 @@ TOKEN = "fix-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-def client(demo_db, tmp_path):
+@pytest.fixture(scope="module")
+def client(demo_db, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("fix-server")
     for suffix in ("", ".wal"):
         if (source := demo_db.parent / f"{demo_db.name}{suffix}").exists():
             shutil.copy(source, tmp_path / f"demo.duckdb{suffix}")
