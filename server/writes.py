@@ -1,4 +1,5 @@
-"""Write endpoints: save or delete a view, add a tag, take or delete a snapshot.
+"""Write endpoints: save or delete a view, add a tag, take or delete a snapshot, accept or reject
+what a label-error view suggests (`POST /fix`, as `qmdb fix`), undo a batch of label changes.
 
 Mounted only when the server starts with `--allow-writes --token T`; every call
 needs `Authorization: Bearer T`. Writes are serialized, each on its own cursor
@@ -17,6 +18,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from qmdb import snapshots, views
+from qmdb.history import undo
+from qmdb.history.fix import fix, suggestion
 from qmdb.tags import tag
 
 from .auth import accepted
@@ -67,6 +70,23 @@ class NewSnapshot(BaseModel):
     replace: bool = False
 
 
+class Fix(BaseModel):
+    view: str = Field(description="errors_classification, errors_bad_boxes, errors_missing_labels or errors_duplicate_boxes")
+    accept: str | None = Field(None, description="what to accept (default: what the view suggests)")
+    where: str | None = Field(None, description="an SQL condition on the view's columns")
+    min_score: float | None = Field(None, ge=0, le=1, description="only suggestions at least this confident")
+    tag: str | None = Field(None, description="only items with this tag")
+    params: dict[str, Any] = Field(default_factory=dict, description="the view's parameters")
+    limit: int | None = Field(None, ge=1, le=1_000_000)
+    author: str | None = None
+    dry_run: bool = False
+    reject: bool = Field(False, description="tag the items 'rejected' instead of changing labels")
+
+
+class Undo(BaseModel):
+    author: str | None = None
+
+
 def _write(request: Request, function, *args, **kwargs):
     state = request.app.state.qmdb
     with _LOCK:
@@ -112,3 +132,21 @@ def take_snapshot(request: Request, body: NewSnapshot) -> dict:
 def delete_snapshot(request: Request, name: str) -> dict:
     _write(request, snapshots.delete, name)
     return {"name": name, "deleted": True}
+
+
+@router.post("/fix", summary="Accept (or reject) a label-error view's suggestions as one batch of label versions")
+def apply_fix(request: Request, body: Fix) -> dict:
+    suggestion(body.view, body.accept)
+    if body.where:  # the condition passes the same safety check as a query over the view
+        allowed = request.app.state.qmdb.checker.catalog
+        check(f"SELECT * FROM {body.view} WHERE {body.where}", dataclasses.replace(allowed, relations=allowed.relations | {body.view}))
+    result = _write(request, fix, body.view, body.accept, where=body.where, min_score=body.min_score, tag=body.tag,
+                    params=body.params, limit=body.limit, author=body.author, dry_run=body.dry_run, reject=body.reject)
+    return {"view": result.view, "batch_id": result.batch_id, "count": result.count, "rejected": result.rejected,
+            "dry_run": body.dry_run, "changes": result.changes.to_pylist()}
+
+
+@router.post("/batches/{batch_id}/undo", summary="Undo a batch of label changes (recorded as a new batch)")
+def undo_batch(request: Request, batch_id: int, body: Undo | None = None) -> dict:
+    done = _write(request, undo, batch_id, author=body.author if body else None)
+    return {"batch_id": batch_id, "undone_by": done}

@@ -9,14 +9,26 @@ from qmdb.history.schema import SCHEMA
 from qmdb.history.undo import UndoError
 
 
-@pytest.fixture
-def project(con):
+def fill(con):
     con.execute("INSERT INTO images (image_id, dataset, path) VALUES (1, 'd', 'a.png'), (2, 'd', 'b.png')")
     con.execute("INSERT INTO labels (image_id, class, x, y, w, h, polygon, mask, source_id) VALUES "
                 "(1, 'cat', 1, 1, 3, 3, [[1.0, 1.0, 4.0, 1.0, 4.0, 4.0]], {'size': [8, 8], 'counts': '0a1'}, 'a'), "
                 "(2, 'dog', 2, 2, 4, 4, NULL, NULL, 'b'), (2, 'dog', 5, 5, 1, 1, NULL, NULL, 'c')")
     con.execute(SCHEMA[0])  # the migration records labels written outside qmdb as version 1
     return con
+
+
+@pytest.fixture
+def project(con):
+    return fill(con)
+
+
+@pytest.fixture(scope="module")
+def unchanged():
+    """One project for the tests that must leave it as it was."""
+    connection = fill(qmdb.connect())
+    yield connection
+    connection.close()
 
 
 def rows(con):
@@ -84,10 +96,42 @@ def test_undo_refuses_a_batch_overtaken_by_a_later_one(project):
     ({"op": ["update", "delete"], "label_id": [1, 1]}, "cvat.xml: label_id: more than one change to one label: 1"),
     ({"op": ["update"], "label_id": [1], "colour": ["red"]}, "cvat.xml: colour: not a column of labels"),
 ])
-def test_bad_changes_are_one_line_and_change_nothing(project, changes, message):
+def test_bad_changes_are_one_line_and_change_nothing(unchanged, changes, message):
+    project = unchanged
     before = rows(project)
     with pytest.raises(qmdb.InputError) as error:
         apply_changes(project, pa.table(changes), author=None, source="cvat.xml")
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
     assert rows(project) == before
     assert project.sql("SELECT count(*) FROM label_batches WHERE source = 'cvat.xml'").fetchall() == [(0,)]
+
+
+def test_a_project_from_before_history_migrates(con):
+    con.execute("INSERT INTO images (image_id, dataset, path) VALUES (1, 'd', 'a.png')")
+    con.execute("INSERT INTO labels (image_id, class, source_id) VALUES (1, 'cat', 'a'), (1, 'dog', 'b')")
+    con.execute("DROP TABLE label_versions; DROP TABLE label_batches; DROP VIEW label_history; DROP MACRO TABLE labels_at; "
+                "DROP SEQUENCE label_batch_id_seq; DELETE FROM schema_migrations WHERE component = 'history'")
+    assert ("history", 1) in qmdb.schema.migrate(con)  # as when a file written before label history opens
+    assert con.sql("SELECT label_id, version, op, source, new->>'class' FROM label_versions ORDER BY 1").fetchall() == [
+        (1, 1, "insert", "migration", "cat"), (2, 1, "insert", "migration", "dog")]
+    assert con.sql("SELECT class FROM labels_at() ORDER BY label_id").fetchall() == [("cat",), ("dog",)]
+
+
+def test_since_and_diff_between_times(project):
+    from qmdb.history import diff, versions
+    from qmdb.history.query import HistoryError
+
+    first = apply_changes(project, pa.table({"op": ["update"], "label_id": [1], "class": ["lion"]}), author=None, source="t")
+    middle = project.sql("SELECT created_at FROM label_batches WHERE batch_id = $b", params={"b": first}).fetchall()[0][0]
+    second = apply_changes(project, pa.table({"op": ["delete", "insert"], "label_id": [2, None], "image_id": [None, 1],
+                                              "class": [None, "bird"], "w": [None, 2.0], "h": [None, 2.0]}),
+                           author=None, source="t")
+    after = {b for (b,) in versions(project, since=middle).select("batch_id").fetchall()}
+    assert after == {first, second}
+    later = project.sql("SELECT created_at FROM label_batches WHERE batch_id = $b", params={"b": second}).fetchall()[0][0]
+    assert {b for (b,) in versions(project, since=later).select("batch_id").fetchall()} == {second}
+    assert diff(project, middle, "now").select("change, label_id, changed, before_class, after_class").fetchall() == [
+        ("added", 4, ["image_id", "class", "w", "h", "area", "iscrowd", "source_id"], None, "bird"),
+        ("removed", 2, ["image_id", "class", "x", "y", "w", "h", "iscrowd", "source_id"], "dog", None)]
+    with pytest.raises(HistoryError, match="'yesterday-ish' is neither a timestamp"):
+        versions(project, since="yesterday-ish")

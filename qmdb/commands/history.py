@@ -55,12 +55,14 @@ def run(args: argparse.Namespace) -> int:
             if not args.start:
                 raise QmdbError("'qmdb history diff' needs --from T|SNAPSHOT (and --to, default now)")
             relation = diff(con, args.start, args.end).select(
-                "change, label_id, image_id, changed, before_class, after_class, before_box, after_box")
+                "change, label_id, image_id, array_to_string(changed, ' ') AS changed, before_class, after_class, "
+                "before_box::VARCHAR AS before_box, after_box::VARCHAR AS after_box")
         elif action == "batches":
             relation = batches(con)
         else:
             relation = versions(con, label_id=args.label, since=args.since, batch=args.batch).select(
-                "label_id, version, batch_id, op, changed, old_class, new_class, old_box, new_box, author, source, "
+                "label_id, version, batch_id, op, array_to_string(changed, ' ') AS changed, old_class, new_class, "
+                "old_box::VARCHAR AS old_box, new_box::VARCHAR AS new_box, author, source, "
                 "reason, created_at, undone_by")
         write(relation, args.format, args.output, max_rows=args.max_rows, max_width=args.max_width)
     return 0

@@ -81,6 +81,8 @@ def apply_changes(con: duckdb.DuckDBPyConnection, changes: pa.Table, *, author: 
     label columns; optional `author` and `reason` columns override `author` / `reason` per row. An update sets the
     columns present and keeps the others; an insert needs image_id and class (source_id is
     'qmdb-<label_id>' when absent). Unknown ids, ops or columns raise one `InputError` and apply nothing.
+    It runs in a transaction of its own (call it outside one); an update whose row equals the label
+    records no version.
     """
     if "label_id" not in changes.column_names:
         changes = changes.append_column("label_id", pa.nulls(changes.num_rows, pa.int64()))

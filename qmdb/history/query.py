@@ -64,7 +64,8 @@ def diff(con: duckdb.DuckDBPyConnection, start: str | datetime, end: str | datet
                coalesce(b.label_id, a.label_id) AS label_id,
                coalesce(b.image_id, a.image_id) AS image_id,
                list_filter(json_keys(coalesce(b.row, a.row)), lambda k: k <> 'label_id'
-                   AND json_extract(a.row, '$."' || k || '"') IS DISTINCT FROM json_extract(b.row, '$."' || k || '"'))
+                   AND nullif(json_extract(a.row, '$."' || k || '"')::VARCHAR, 'null')
+                       IS DISTINCT FROM nullif(json_extract(b.row, '$."' || k || '"')::VARCHAR, 'null'))
                    AS changed,
                a.class AS before_class, b.class AS after_class,
                CASE WHEN a.w IS NOT NULL THEN [a.x, a.y, a.w, a.h] END AS before_box,
