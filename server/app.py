@@ -197,7 +197,8 @@ def _runs_here(cursor, view: views.View) -> bool:
 
 
 READ_ONLY_WRITES = (("POST", "/views"), ("DELETE", "/views/{name}"), ("POST", "/tags"),
-                    ("POST", "/snapshots"), ("DELETE", "/snapshots/{name}"))
+                    ("POST", "/snapshots"), ("DELETE", "/snapshots/{name}"), ("POST", "/fix"),
+                    ("POST", "/batches/{batch_id}/undo"), ("POST", "/checks/run"))
 
 
 def _refuse_writes(app: FastAPI) -> None:

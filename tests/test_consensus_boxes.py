@@ -93,6 +93,9 @@ def test_reimporting_an_annotator_replaces_only_theirs(project, tmp_path):
     assert report.removed == 1 and report.labels == 1                      # two.png is not in the file: kept
     assert project.sql("SELECT label_id FROM labels WHERE annotator <> 'c' ORDER BY 1").fetchall() == kept
     assert project.sql("SELECT count(*) FROM labels WHERE annotator = 'c'").fetchall()[0][0] == 2
+    ops = project.sql("SELECT v.op, count(*) FROM label_versions v JOIN label_batches b USING (batch_id) "
+                      "WHERE b.author = 'c' AND b.source LIKE 'import:table:%c2.csv' GROUP BY 1").fetchall()
+    assert dict(ops) == {"delete": 1}                                       # the label history saw the re-import
 
 
 def test_an_image_outside_the_dataset_is_one_clear_error(project, tmp_path):

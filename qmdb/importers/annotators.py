@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
+from ..history.record import Batch, recording
 from ..schema import add_columns
 from ..transaction import transaction
 from .extras import sql_types
@@ -76,20 +77,24 @@ def import_annotator(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Pat
             "(SELECT coalesce(max(class_id), -1) FROM classes WHERE dataset = $name) + row_number() OVER (ORDER BY class), "
             "class FROM (SELECT DISTINCT class FROM _qmdb_labels) n "
             "WHERE NOT EXISTS (SELECT 1 FROM classes c WHERE c.dataset = $name AND c.class = n.class)", {"name": batch.name})
-        columns = [c for c in labels.column_names if c != "path"]
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "source_id")
-        con.execute(
-            f"INSERT INTO labels (image_id, {quoted}) SELECT i.image_id, "
-            + ", ".join("COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"
-                        else f'l."{c}"' for c in columns)
-            + f" FROM _qmdb_labels l JOIN images i ON i.dataset = $name AND i.path = l.path "
-              f"ON CONFLICT (image_id, source_id) DO UPDATE SET {updates}", {"name": batch.name})
-        stale = ("FROM labels o JOIN images i ON i.image_id = o.image_id AND i.dataset = $name "
-                 "WHERE starts_with(o.source_id, $prefix) AND i.path IN (SELECT path FROM _qmdb_labels) "
-                 "AND NOT EXISTS (SELECT 1 FROM _qmdb_labels n WHERE n.path = i.path AND n.source_id = o.source_id)")
-        params = {"name": batch.name, "prefix": annotator + ":"}
-        report.removed = con.execute(f"SELECT count(*) {stale}", params).fetchall()[0][0]
-        if report.removed:
-            con.execute(f"DELETE FROM labels WHERE label_id IN (SELECT o.label_id {stale})", params)
+        history = Batch(annotator, f"import:{fmt}:{source}", f"annotator {annotator} of dataset '{batch.name}'")
+        scope = ("SELECT o.label_id FROM labels o JOIN images i ON i.image_id = o.image_id AND i.dataset = $name "
+                 "WHERE starts_with(o.source_id, $prefix) AND i.path IN (SELECT path FROM _qmdb_labels)")
+        with recording(con, history, scope, {"name": batch.name, "prefix": annotator + ":"}, keep_empty=False):
+            columns = [c for c in labels.column_names if c != "path"]
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "source_id")
+            con.execute(
+                f"INSERT INTO labels (image_id, {quoted}) SELECT i.image_id, "
+                + ", ".join("COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"
+                            else f'l."{c}"' for c in columns)
+                + f" FROM _qmdb_labels l JOIN images i ON i.dataset = $name AND i.path = l.path "
+                  f"ON CONFLICT (image_id, source_id) DO UPDATE SET {updates}", {"name": batch.name})
+            stale = ("FROM labels o JOIN images i ON i.image_id = o.image_id AND i.dataset = $name "
+                     "WHERE starts_with(o.source_id, $prefix) AND i.path IN (SELECT path FROM _qmdb_labels) "
+                     "AND NOT EXISTS (SELECT 1 FROM _qmdb_labels n WHERE n.path = i.path AND n.source_id = o.source_id)")
+            params = {"name": batch.name, "prefix": annotator + ":"}
+            report.removed = con.execute(f"SELECT count(*) {stale}", params).fetchall()[0][0]
+            if report.removed:
+                con.execute(f"DELETE FROM labels WHERE label_id IN (SELECT o.label_id {stale})", params)
     return report

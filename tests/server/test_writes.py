@@ -27,7 +27,10 @@ def test_read_only_server_answers_writes_with_403(client):
     for response in (client.post("/tags", json={"item_type": "image", "item_id": 1, "tag": "x"}),
                      client.post("/snapshots", json={"view": "dataset_summary", "name": "s"}),
                      client.post("/views", json={"name": "v", "sql": "SELECT 1", "description": "d"}),
-                     client.delete("/views/digits_of_class"), client.delete("/snapshots/s")):
+                     client.delete("/views/digits_of_class"), client.delete("/snapshots/s"),
+                     client.post("/fix", json={"view": "errors_classification"}), client.post("/batches/1/undo"),
+                     client.post("/checks/run", json={}),
+                     client.post("/gallery/tags", json={"items": [{"item_type": "image", "item_id": 1}], "tag": "x"})):
         assert response.status_code == 403, response.text
         assert response.json()["error"] == "read-only: start with --allow-writes"
 
