@@ -8,7 +8,7 @@ import numpy as np
 
 LEVELS = 3                   # image pyramid levels searched: full, half and quarter resolution
 WINDOW = 15                  # side of the neighbourhood whose mean is the local background
-THRESHOLDS = (1.5, 2.5, 4.0, 7.0)   # ink thresholds, in units of the level's robust noise estimate
+THRESHOLDS = (1.0, 1.5, 2.5, 4.0, 7.0)   # ink thresholds, in units of the level's robust noise estimate
 FLOOR = 4.0                  # gray levels: no threshold below this (a dark scene's digits are faint)
 SMOOTHING = 0.8              # sigma of the Gaussian that tames pixel noise before thresholding
 FEATURE_SIZE = 12            # candidates are resampled to FEATURE_SIZE² pixels
