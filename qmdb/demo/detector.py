@@ -1,7 +1,9 @@
 """A small real detector for the scenes: contrast-map proposals, each classified as one of the
-ten digits or background by a shrinkage LDA trained the R-CNN way on scenes of its own, with
-scores calibrated (logistic regression on the classifier's output and on how many overlapping
-proposals agree) on further scenes of its own, so that a score is the probability that the
+ten digits or background by a shrinkage LDA trained the R-CNN way on scenes of its own; the
+proposals overlapping each place vote on its digit, and the place is reported once per each of
+its two most-voted digits (as a two-stage detector reports a box per class it scores), with
+scores calibrated (logistic regression on the classifier's output, the vote and how many
+proposals cast it) on further scenes of its own, so that a score is the probability that the
 detection is right.
 
 Its scenes are rendered like the demo's but from the other half of the digits and other random
