@@ -74,6 +74,8 @@ def propose(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.concatenate([b for b, _ in found])
     polarity = np.concatenate([p for _, p in found])
     if len(boxes):
+        _, first = np.unique(boxes, axis=0, return_index=True)     # the same component at several thresholds
+        boxes, polarity = boxes[np.sort(first)], polarity[np.sort(first)]
         keep = nms(boxes, boxes[:, 3].astype(float), 0.85)
         boxes, polarity = boxes[keep], polarity[keep]
     return boxes.astype(np.int64), polarity
