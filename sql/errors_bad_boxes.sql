@@ -1,7 +1,7 @@
 -- description: Badly placed boxes: labels whose best same-class confident prediction overlaps them, but below good_iou (between min_iou and good_iou), and is not the detection of another label; most likely faults first (fault_score: the prediction's confidence × how far it is from the box), with the predicted box as the suggested fix.
 -- param: model_name VARCHAR = NULL -- detector whose predictions to read; NULL reads each model on its own
 -- param: min_score DOUBLE = 0.5 -- the same-class prediction must be at least this confident
--- param: good_iou DOUBLE = 0.75 -- a box whose best same-class prediction reaches this IoU is well placed
+-- param: good_iou DOUBLE = 0.5 -- a box whose best same-class prediction reaches this IoU is well placed (COCO's match: a prediction at IoU 0.5 is this box's detection; on the demo's two seeds 0.75 adds only the detector's loose boxes)
 -- param: min_iou DOUBLE = 0.1 -- below this overlap the prediction is about another object, not this box (errors_missing_labels' max_iou: every confident prediction is one view's or the other's)
 -- param: other_label_iou DOUBLE = 0.5 -- a prediction overlapping another label this much is that label's detection, not this one's fix
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)

@@ -1,4 +1,4 @@
--- description: Probably wrong classes on boxes: labels whose best-overlapping confident prediction (IoU at least iou_threshold) is of another class, while no prediction of the label's class overlaps it as well; most confident first.
+-- description: Probably wrong classes on boxes: labels whose best-overlapping confident prediction (IoU at least iou_threshold) is of another class, while no prediction of the label's class overlaps it as well; most likely faults first (fault_score: the other class's calibrated score × (1 − the label class's best score there), so a place where the model also sees the label's class ranks below one where it sees only the other).
 -- param: model_name VARCHAR = NULL -- detector whose predictions to read; NULL reads each model on its own
 -- param: min_score DOUBLE = 0.5 -- the other-class prediction must be at least this confident
 -- param: iou_threshold DOUBLE = 0.5 -- a prediction overlaps a label from this IoU up
@@ -39,11 +39,13 @@ SELECT
     b.iou,
     b.prediction_id,
     l.annotator,
-    printf('labelled %s but the model sees %s here (p=%.2f, IoU %.2f)', l.class, b.suggested_class, b.other_score, b.iou) AS reason
+    printf('labelled %s but the model sees %s here (p=%.2f, IoU %.2f)', l.class, b.suggested_class, b.other_score, b.iou) AS reason,
+    b.same_score,
+    b.other_score * (1 - b.same_score) AS fault_score
 FROM best b
 JOIN labels l ON l.label_id = b.label_id
 JOIN images i ON i.image_id = l.image_id
 WHERE b.other_score >= min_score AND b.other_score > b.same_score
   AND NOT (hide_reviewed AND EXISTS (
       SELECT 1 FROM select_reviewed r WHERE r.item_type = 'label' AND r.item_id = l.label_id))
-ORDER BY b.model, score DESC, l.label_id
+ORDER BY b.model, fault_score DESC, score DESC, l.label_id

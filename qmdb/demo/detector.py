@@ -1,7 +1,9 @@
 """A small real detector for the scenes: contrast-map proposals, each classified as one of the
-ten digits or background by a shrinkage LDA trained the R-CNN way on scenes of its own, with
-scores calibrated (logistic regression on the classifier's output and on how many overlapping
-proposals agree) on further scenes of its own, so that a score is the probability that the
+ten digits or background by a shrinkage LDA trained the R-CNN way on scenes of its own; the
+proposals overlapping each place vote on its digit, and the place is reported once per each of
+its two most-voted digits (as a two-stage detector reports a box per class it scores), with
+scores calibrated (logistic regression on the classifier's output, the vote and how many
+proposals cast it) on further scenes of its own, so that a score is the probability that the
 detection is right.
 
 Its scenes are rendered like the demo's but from the other half of the digits and other random
@@ -24,6 +26,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from tqdm import tqdm
 
+from .. import images
+from ..uris import UnreadableError, read_bytes
 from . import proposals, scenes, sources, spec
 
 MODEL = "detector"
@@ -36,11 +40,13 @@ BACKGROUND_RATIO = 8            # at most this many background samples per posit
 BACKGROUND = 10                 # class index of "no digit"
 BACKGROUND_PRIOR = 0.5          # the classifier's prior that a proposal is texture, not a digit
 PRIORS = np.r_[np.full(BACKGROUND, (1 - BACKGROUND_PRIOR) / BACKGROUND), BACKGROUND_PRIOR]
-CANDIDATE_SCORE = 0.05          # proposals whose best digit is less probable than this are dropped
-NMS_IOU = 0.3                   # digits do not overlap: one detection per place
+CANDIDATE_SCORE = 0.02          # proposals whose best digit is less probable than this are dropped
+NMS_IOU = 0.45                  # digits do not overlap: one detection per place
 VOTE_IOU = 0.5                  # proposals overlapping a detection this much vote on its class
-MIN_SCORE = 0.05                # calibrated: detections less likely right than this are not reported
-MAX_PER_IMAGE = 30
+MIN_SCORE = 0.02                # calibrated: detections less likely right than this are not reported
+MAX_PER_IMAGE = 60             # places per image
+HYPOTHESES = 2                  # digits reported per place, most voted first
+EVIDENCE = 6                    # columns of the calibrator's evidence
 
 
 @dataclass
@@ -127,24 +133,42 @@ def train(rng: np.random.Generator) -> Pipeline:
 
 def candidates(classifier: Pipeline, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Detections before calibration: boxes (x, y, w, h), digit classes, and per detection the
-    evidence the calibrator reads (log-odds of the classifier's probability, how many overlapping
-    proposals vote for the same digit, which share of them does, the box's log height)."""
+    evidence the calibrator reads.
+
+    Places are chosen by non-maximum suppression over the proposals' best digit probability;
+    the proposals overlapping a place (IoU ≥ VOTE_IOU) then vote with their class probabilities,
+    and the place is reported once for each of its HYPOTHESES most-voted digits (as a two-stage
+    detector reports a box once per class it scores). The evidence of a hypothesis: log-odds of
+    the place's objectness and of the digit's share of it (its own proposal), log-odds of the
+    digit's share of the soft vote, log of the voters, the box's log height, and its rank.
+    """
     boxes, polarity = proposals.propose(gray)
+    empty = np.zeros((0, 4), np.int64), np.zeros(0, int), np.zeros((0, EVIDENCE))
     if not len(boxes):
-        return np.zeros((0, 4), np.int64), np.zeros(0, int), np.zeros((0, 4))
+        return empty
     probs = classifier.predict_proba(proposals.describe(proposals.features(gray, boxes, polarity)))
     digit = probs[:, :BACKGROUND].argmax(1)
     score = probs[np.arange(len(probs)), digit]
     keep = np.flatnonzero(score >= CANDIDATE_SCORE)
-    boxes, digit, score = boxes[keep], digit[keep], score[keep]
-    near = proposals.iou(boxes, boxes) >= VOTE_IOU
-    votes = (near & (digit[:, None] == digit[None, :])).sum(1)
-    kept = proposals.nms(boxes, score, NMS_IOU)[:MAX_PER_IMAGE]
-    objectness = np.clip(1 - probs[keep, BACKGROUND], 1e-4, 1 - 1e-4)
-    share = np.clip(score / objectness, 1e-4, 1 - 1e-4)
-    evidence = np.column_stack([np.log(objectness / (1 - objectness)), np.log(share / (1 - share)),
-                                np.log(votes), votes / near.sum(1), np.log(boxes[:, 3])])
-    return boxes[kept], digit[kept], evidence[kept]
+    if not len(keep):
+        return empty
+    boxes, probs, score = boxes[keep], probs[keep], score[keep]
+    places = proposals.nms(boxes, score, NMS_IOU)[:MAX_PER_IMAGE]
+    near = proposals.iou(boxes[places], boxes) >= VOTE_IOU                 # (places, proposals)
+    objectness = np.clip(1 - probs[:, BACKGROUND], 1e-4, 1 - 1e-4)
+    digits = probs[:, :BACKGROUND] / objectness[:, None]                   # P(digit | some digit)
+    vote = (near.astype(float) * objectness[None, :]) @ digits
+    vote /= vote.sum(1, keepdims=True)
+    ranked = np.argsort(-vote, 1)[:, :HYPOTHESES]                          # (places, HYPOTHESES)
+    place = np.repeat(places, HYPOTHESES)
+    row = np.repeat(np.arange(len(places)), HYPOTHESES)
+    cls = ranked.ravel()
+    own = np.clip(digits[place, cls], 1e-4, 1 - 1e-4)
+    voted = np.clip(vote[row, cls], 1e-4, 1 - 1e-4)
+    logit = lambda q: np.log(q / (1 - q))                                  # noqa: E731
+    evidence = np.column_stack([logit(objectness[place]), logit(own), logit(voted), np.log(near.sum(1)[row]),
+                                np.log(boxes[place, 3]), np.tile(np.arange(HYPOTHESES), len(places))])
+    return boxes[place], cls, evidence
 
 
 def correct(boxes: np.ndarray, digits: np.ndarray, scores: np.ndarray, truth: np.ndarray,
@@ -170,7 +194,7 @@ def calibrate(classifier: Pipeline, rng: np.random.Generator) -> LogisticRegress
         truth, classes, _ = _truth(boxes)
         found, digits, evidence = candidates(classifier, gray)
         xs.append(evidence)
-        ys.append(correct(found, digits, evidence[:, 0], truth, classes))
+        ys.append(correct(found, digits, evidence[:, 0] + evidence[:, 2], truth, classes))
     return LogisticRegression(C=1.0).fit(np.concatenate(xs), np.concatenate(ys))
 
 
@@ -184,6 +208,15 @@ def detect(model: Detector, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return boxes[keep], digits[keep], score[keep]
 
 
+def read(path: Path) -> np.ndarray | None:
+    """The image at `path` as BGR through qmdb's one image reader, or None where it cannot be read
+    (a truncated JPEG is refused before libjpeg would decode it and warn on stderr)."""
+    try:
+        return images.decode(read_bytes(path))
+    except (images.DecodeError, UnreadableError):
+        return None
+
+
 def run(out: Path, rng: np.random.Generator) -> Path:
     """Train, calibrate, detect on every image the scenes' COCO file lists, write COCO results JSON."""
     classifier = train(rng)
@@ -192,8 +225,8 @@ def run(out: Path, rng: np.random.Generator) -> Path:
     root = out / spec.SCENES_DATASET
     results = []
     for image in tqdm(document["images"], desc="detector: detecting", unit="img", leave=False):
-        bgr = cv2.imread(str(root / image["file_name"]), cv2.IMREAD_COLOR)
-        if bgr is None:                      # an unreadable file: nothing to detect on
+        bgr = read(root / image["file_name"])
+        if bgr is None:                      # nothing to detect on; the import's errors table says why
             continue
         boxes, digits, scores = detect(model, bgr)
         results += [{"image_id": image["id"], "category_id": int(d) + 1, "bbox": [float(v) for v in b],

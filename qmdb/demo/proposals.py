@@ -8,7 +8,7 @@ import numpy as np
 
 LEVELS = 3                   # image pyramid levels searched: full, half and quarter resolution
 WINDOW = 15                  # side of the neighbourhood whose mean is the local background
-THRESHOLDS = (1.5, 2.5, 4.0, 7.0)   # ink thresholds, in units of the level's robust noise estimate
+THRESHOLDS = (1.0, 1.5, 2.5, 4.0, 7.0)   # ink thresholds, in units of the level's robust noise estimate
 FLOOR = 4.0                  # gray levels: no threshold below this (a dark scene's digits are faint)
 SMOOTHING = 0.8              # sigma of the Gaussian that tames pixel noise before thresholding
 FEATURE_SIZE = 12            # candidates are resampled to FEATURE_SIZE² pixels
@@ -74,6 +74,8 @@ def propose(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.concatenate([b for b, _ in found])
     polarity = np.concatenate([p for _, p in found])
     if len(boxes):
+        _, first = np.unique(boxes, axis=0, return_index=True)     # the same component at several thresholds
+        boxes, polarity = boxes[np.sort(first)], polarity[np.sort(first)]
         keep = nms(boxes, boxes[:, 3].astype(float), 0.85)
         boxes, polarity = boxes[keep], polarity[keep]
     return boxes.astype(np.int64), polarity

@@ -191,3 +191,18 @@ def test_cli_demo_prints_summary_and_examples(demo_db, tmp_path, capsys):
     out = capsys.readouterr().out
     for expected in ("dataset_summary", "digits-logreg", "broken_empty.jpg", "suggested_class", "Try next", "Built"):
         assert expected in out
+
+
+def test_detector_reads_broken_files_without_libjpeg_noise(tmp_path, capfd):
+    """The truncated JPEG is refused by qmdb's one reader before libjpeg sees it: nothing on stderr."""
+    ok, jpeg = cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8))
+    whole, cut = tmp_path / "whole.jpg", tmp_path / "cut.jpg"
+    whole.write_bytes(jpeg.tobytes())
+    cut.write_bytes(jpeg.tobytes()[:300])
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert detector.read(whole).shape == (64, 64, 3)
+    assert detector.read(cut) is None and detector.read(tmp_path / "empty.jpg") is None
+    assert detector.read(tmp_path / "absent.jpg") is None
+    assert "JPEG" not in capfd.readouterr().err
+    cv2.imread(str(cut))                      # what the detector used to do: libjpeg warns on stderr
+    assert "Premature end of JPEG file" in capfd.readouterr().err

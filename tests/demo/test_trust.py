@@ -46,8 +46,9 @@ def test_detector_scores_are_calibrated(con):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the demo detector finds about half of the digits (recall 0.46-0.53 "
-                                       "by time of day): a stronger proposal stage is still open")
+@pytest.mark.xfail(strict=True, reason="the demo detector finds 0.58-0.61 of the digits by day and 0.50-0.51 at "
+                                       "night (targets 0.8 / 0.6): its digit classifier is right on about 0.8 of "
+                                       "the true boxes and its proposals miss about 0.1 of the digits")
 def test_detector_recall_by_time_of_day(con):
     recall = {r["time_of_day"]: r["recall"] for r in trust.detector_recall(con)}
     assert recall["day"] >= 0.8 and recall["night"] >= 0.6, recall
@@ -61,12 +62,34 @@ def test_top_rows_are_real_faults(con, view):
     assert q["recall"] is not None and q["recall"] >= 0.5, q
 
 
+def both(demo_db, second_seed_db) -> list[dict]:
+    """`quality` on the demo and on the second seed."""
+    out = []
+    for path in (demo_db, second_seed_db):
+        connection = duckdb.connect(str(path), read_only=True)
+        try:
+            out.append(quality(connection))
+        finally:
+            connection.close()
+    return out
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="these views read the detector, which misses half of the faulty objects")
+@pytest.mark.xfail(strict=True, reason="these views read the detector, which finds only 1-3 of the 6 faulty "
+                                       "objects of each kind confidently: top-10 precision 0.2-0.3 (class swaps), "
+                                       "0.2 and 0.5 (bad boxes), 0.1-0.2 (missing labels) on the two seeds")
 @pytest.mark.parametrize("view", DETECTION_VIEWS)
-def test_detection_views_top_rows_are_real_faults(con, view):
-    q = quality(con)[view]
-    assert q["top10_precision"] >= 0.5, q
+def test_detection_views_top_rows_are_real_faults(demo_db, second_seed_db, view):
+    measured = [q[view] for q in both(demo_db, second_seed_db)]
+    assert all(q["top10_precision"] >= 0.5 for q in measured), measured
+
+
+@pytest.mark.slow
+def test_detection_views_rank_real_faults_above_model_mistakes(demo_db, second_seed_db):
+    """At their defaults the two views are short lists a user reads, with a real fault in every few
+    rows (they were 60-80 rows with 6 real ones under the old detector), on both seeds."""
+    for q in (qs[v] for qs in both(demo_db, second_seed_db) for v in ("errors_class_swaps", "errors_bad_boxes")):
+        assert q["found"] >= 1 and q["rows"] <= 30 and q["precision"] >= 0.15, q
 
 
 @pytest.mark.slow
