@@ -101,11 +101,13 @@ def versions(con: duckdb.DuckDBPyConnection) -> dict:
             "SELECT coalesce(to_json(list(m ORDER BY model)), '[]')::VARCHAR FROM models m").fetchall()[0][0])
     tables = [name for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND table_name LIKE '%version%' AND table_name <> 'schema_migrations' ORDER BY 1").fetchall()]
+        "AND table_name LIKE '%version%' AND table_name NOT IN ('schema_migrations', 'label_versions') ORDER BY 1").fetchall()]
     for table in tables:
         found[table] = json.loads(con.execute(
             f'SELECT coalesce(to_json(list(t)), \'[]\')::VARCHAR FROM (SELECT * FROM "{table}" LIMIT 10000) t'
         ).fetchall()[0][0])
+    if _exists(con, "label_batches"):  # the label history is named by its last batch, not copied
+        found["label_batch"] = con.execute("SELECT max(batch_id) FROM label_batches").fetchall()[0][0]
     found["data"] = {
         table: dict(zip(("rows", "hash"), con.execute(f"SELECT count(*), coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM {table} t").fetchall()[0]))
         for table in FINGERPRINTED if _exists(con, table)

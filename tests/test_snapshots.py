@@ -41,6 +41,8 @@ def test_snapshot_freezes_rows_with_types_parameters_and_versions(digits):
     assert [str(t) for t in snapshots.rows(digits, "bright_v1").types] == ["BIGINT", "VARCHAR", "DOUBLE"]
     assert taken.versions["schema"]["core"] >= 1 and taken.versions["schema"]["snapshots"] >= 1
     assert taken.versions["data"]["images"]["rows"] == 120
+    assert "label_versions" not in taken.versions                        # named by its last batch, not copied
+    assert taken.versions["label_batch"] == digits.sql("SELECT max(batch_id) FROM label_batches").fetchall()[0][0]
     assert taken.note == "first pass"
 
 
