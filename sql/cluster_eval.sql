@@ -3,6 +3,7 @@
 -- param: model_name VARCHAR = NULL -- one evaluated model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted
+-- param: iou_type_name VARCHAR = 'bbox' -- which evaluation: 'bbox' (boxes, classifiers), 'segm' (masks) or 'keypoints'
 -- needs: tables
 WITH m AS (
     SELECT c.model AS embedding, c.cluster, x.model, x.item_type, x.outcome, x.score
@@ -10,7 +11,7 @@ WITH m AS (
     WHERE (model_name IS NULL OR x.model = model_name)
       AND (embedding_model IS NULL OR c.model = embedding_model)
       AND (x.threshold IS NULL OR abs(x.threshold - iou_threshold) < 1e-9)
-      AND NOT x.ignored
+      AND NOT x.ignored AND x.iou_type = iou_type_name
 ),
 rates AS (
     SELECT embedding, model, cluster,

@@ -36,7 +36,7 @@ FROM eval_summary WHERE model = '{detector.MODEL}'"""),
     ("Evaluation by slice: detector recall at IoU 0.5 by time of day (any metadata column is a slice)", f"""
 SELECT i.time_of_day, count(*) AS labels, round(avg((m.outcome = 'TP')::INT), 3) AS recall
 FROM matches m JOIN images i USING (image_id)
-WHERE m.model = '{detector.MODEL}' AND m.item_type = 'label' AND m.threshold = 0.5 AND NOT m.ignored
+WHERE m.model = '{detector.MODEL}' AND m.item_type = 'label' AND m.threshold = 0.5 AND m.iou_type = 'bbox' AND NOT m.ignored
 GROUP BY 1 ORDER BY recall DESC"""),
     ("Selection: the digits the classifier is least sure of, to label or review next", f"""
 SELECT path, round(1 - least_confidence, 3) AS top_probability, round(entropy, 3) AS entropy_bits

@@ -12,7 +12,7 @@ from ._common import PlotError, figure, pick_model, save
 _SQL = """
 WITH m AS (
     SELECT * FROM matches
-    WHERE model = $model AND NOT ignored AND (threshold IS NULL OR abs(threshold - $iou) < 1e-9)
+    WHERE model = $model AND iou_type = 'bbox' AND NOT ignored AND (threshold IS NULL OR abs(threshold - $iou) < 1e-9)
 ),
 npos AS (SELECT class, count(*) AS npos FROM m WHERE item_type = 'label' GROUP BY class),
 dets AS (
@@ -39,7 +39,7 @@ def pr_data(con: duckdb.DuckDBPyConnection, model: str | None = None, iou_thresh
         raise PlotError(f"no predictions matched for model '{model}' at IoU {iou_threshold:g}")
     ap = dict(con.execute(
         "SELECT class, ap FROM eval_ap WHERE model = ? AND abs(threshold - ?) < 1e-9 AND area_range = 'all' "
-        "AND max_dets = 100", [model, iou_threshold]).fetchall())
+        "AND max_dets = 100 AND iou_type = 'bbox'", [model, iou_threshold]).fetchall())
     return {r["class"]: {"labels": r["labels"], "ap": ap.get(r["class"]),
                          **{k: np.asarray(r[k], dtype=float) for k in ("recall", "precision", "score")}}
             for r in rows}
