@@ -120,17 +120,22 @@ class VectorIndex:
             raise KeyError(f"no vector for key {int(np.asarray(keys).reshape(-1)[~found][0])}")
         return np.asarray(self.vectors[rows], dtype)
 
-    def _exact(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Cosine distances of each query to the vectors at `rows` (n queries × candidates)."""
-        flat = rows.reshape(-1)
-        order = np.argsort(flat, kind="stable")  # read the memory-mapped file in order
-        picked = np.empty((len(flat), self.vectors.shape[1]), np.float32)
-        picked[order] = self.vectors[flat[order]]
-        picked = picked.reshape(rows.shape + (-1,)).astype(np.float64)
-        q = queries.astype(np.float64)
-        norms = np.linalg.norm(picked, axis=2) * np.linalg.norm(q, axis=1)[:, None]
-        dots = np.einsum("nkd,nd->nk", picked, q)
-        return np.clip(1 - dots / np.where(norms == 0, 1, norms), 0, 2)
+    def _exact(self, queries: np.ndarray, rows: np.ndarray, block: int = 1024) -> np.ndarray:
+        """Cosine distances (float64) of each query to the vectors at `rows` (n queries × candidates),
+        `block` queries at a time so memory stays bounded for any batch."""
+        out = np.empty(rows.shape, np.float64)
+        for start in range(0, len(rows), block):
+            part = rows[start:start + block]
+            flat = part.reshape(-1)
+            order = np.argsort(flat, kind="stable")  # read the memory-mapped file in order
+            picked = np.empty((len(flat), self.vectors.shape[1]), np.float32)
+            picked[order] = self.vectors[flat[order]]
+            picked = picked.reshape(part.shape + (-1,)).astype(np.float64)
+            q = queries[start:start + block].astype(np.float64)
+            norms = np.linalg.norm(picked, axis=2) * np.linalg.norm(q, axis=1)[:, None]
+            dots = np.einsum("nkd,nd->nk", picked, q)
+            out[start:start + block] = np.clip(1 - dots / np.where(norms == 0, 1, norms), 0, 2)
+        return out
 
     def search(self, queries: np.ndarray, count: int = 10, exact: bool = False, threads: int = 0) -> Found:
         """The `count` nearest keys of each query by exact cosine distance, nearest first (smaller
