@@ -348,14 +348,21 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="images / vectors (default 100,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", action="store_true", help="index: also build the previous float32 graph")
+    parser.add_argument("--table", action="store_true", help="print the table of the steps last run at --size")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    saved = synth.CACHE / f"results-{args.size}.json"
     if args.step:
         result = run_step(args)
+        old = json.loads(saved.read_text()) if saved.exists() else {}
+        saved.write_text(json.dumps({**old, args.step: result}, default=str, indent=1))  # --table prints them
         if args.json:
             print("RESULT " + json.dumps(result, default=str))
             return
         results = {args.step: result}
+    elif args.table:
+        results = json.loads(saved.read_text())
+        results = {s: results[s] for s in STEPS if s in results}
     else:
         results = {}
         for step in STEPS:
