@@ -36,7 +36,8 @@ def test_exact_search_over_shards_equals_one_index(digits_project, tmp_path):
     whole = vector_index.ensure(con, "builtin-hog-v1", "image")
     found = whole.search(vectors, 10, exact=True)
     keys, distances = sharded.search(vectors, 10, exact=True)
-    np.testing.assert_allclose(distances, np.asarray(found.distances), atol=1e-6)
+    # float32 distances of two implementations (usearch's SIMD, qmdb's float64 re-rank): ~1e-6 apart
+    np.testing.assert_allclose(distances, np.asarray(found.distances), atol=1e-5)
     assert (keys == np.asarray(found.keys, np.int64)).mean() > 0.99      # only exact ties may swap
     brute = 1 - vectors @ vectors.T
     expect = np.argsort(brute, axis=1, kind="stable")[:, :10] + 1

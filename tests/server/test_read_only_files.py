@@ -101,6 +101,6 @@ def test_index_writes_use_unique_temp_names(embedded, tmp_path, monkeypatch):
             old.unlink(missing_ok=True)
         vector_index.ensure(con, MODEL, "image")
     con.close()
-    assert len(names) == 4 and len(set(names)) == 4
+    assert len(names) == 8 and len(set(names)) == 8  # graph, exact vectors, keys, record; two builds
     assert all(Path(n).parent == path.parent for n in names)
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
