@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "plugin"
 
 
 def test_the_builtins_come_through_the_hooks():
-    assert set(plugins.formats("qmdb_dataset_formats")) == {"coco", "yolo", "voc", "folders", "table"}
+    assert set(plugins.formats("qmdb_dataset_formats")) == {"coco", "yolo", "voc", "folders", "table", "semantic"}
     assert "qmdb.commands.demo" in plugins.items("qmdb_commands")
     assert {"builtin", "builtin-hog-v1"} <= set(plugins.formats("qmdb_embedders"))
     assert "qmdb.udfs.image.brightness" in plugins.items("qmdb_metric_modules")

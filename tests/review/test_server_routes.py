@@ -26,7 +26,7 @@ def test_page_and_static_files(client):
     assert client.get("/gallery/static/index.py").status_code == 404
     config = client.get("/gallery/config").json()
     assert config["writable"] is False and set(config["plots"]) == {
-        "histogram", "scatter", "by-metric", "importance", "confusion", "pr", "map"}
+        "histogram", "scatter", "by-metric", "importance", "confusion", "pr", "map", "calibration"}
 
 
 def test_items_of_a_view_page_by_page(client):

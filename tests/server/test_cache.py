@@ -85,8 +85,12 @@ def test_the_builtin_views_are_cached_except_those_that_call_python(tmp_path):
             cache = learned(con, functions)
             volatile = sorted(name for name, sql in con.execute(DEFINITIONS).fetchall()
                               if not cache.cacheable(f"SELECT * FROM {name}"))
-            # Python work, or a read of the catalog (issues_outliers finds the metric columns in duckdb_columns())
-            assert all(name.startswith(("similar_", "more_like", "select_coreset", "issues_outliers", "data_issues"))
+            # Python work, or a read of the catalog (issues_outliers finds the metric columns in duckdb_columns());
+            # eval_semantic* call mask_intersection, unknown without the served functions; annotator_box_quality's
+            # MATERIALIZED CTE is SQL the parser does not take, so it is never cached
+            python = ("eval_semantic",) if not functions else ()
+            assert all(name.startswith(("similar_", "more_like", "select_coreset", "issues_outliers", "data_issues",
+                                        "annotator_box_quality", *python))
                        for name in volatile), volatile
             assert cache.cacheable("SELECT * FROM metrics_images")
             assert cache.cacheable("SELECT * FROM eval_by_metric(metric_name := 'brightness')")
