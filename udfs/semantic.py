@@ -5,7 +5,11 @@ structs of one image) share: pycocotools' `merge(..., intersect=True)` and
 `area` on the RLE, never decoding to pixels. NULL when either is NULL; masks of
 different sizes share no pixel.
 
-    SELECT mask_intersection(l.mask, p.mask) FROM labels l JOIN predictions p USING (image_id);
+`mask_iou(a, b)` is their intersection over union, pycocotools' `iou` with
+`iscrowd=0` (the `errors_*_masks` views): 0 for masks of different sizes or two
+empty masks, NULL when either is NULL.
+
+    SELECT mask_intersection(l.mask, p.mask), mask_iou(l.mask, p.mask) FROM labels l JOIN predictions p USING (image_id);
 
 >>> from pycocotools import mask as api
 >>> import numpy as np
@@ -13,6 +17,8 @@ different sizes share no pixel.
 >>> to_struct = lambda r: {"size": list(r["size"]), "counts": r["counts"].decode()}
 >>> intersections(pa.array([to_struct(a), None]), pa.array([to_struct(b), to_struct(b)])).to_pylist()
 [4, None]
+>>> ious(pa.array([to_struct(a), to_struct(a)]), pa.array([to_struct(b), None])).to_pylist()
+[0.25, None]
 """
 
 from __future__ import annotations
@@ -38,10 +44,27 @@ def intersections(a: pa.Array, b: pa.Array) -> pa.Array:
     return pa.array(out, pa.int64())
 
 
+def ious(a: pa.Array, b: pa.Array) -> pa.Array:
+    """Mask IoU of each pair of masks (an Arrow batch of each): pycocotools' `iou`, not crowd."""
+    api = mask_api("mask_iou")
+    out = []
+    for x, y in zip(to_rles(a.to_pylist()), to_rles(b.to_pylist())):
+        if x is None or y is None:
+            out.append(None)
+        elif list(x["size"]) != list(y["size"]):
+            out.append(0.0)
+        else:
+            out.append(float(api.iou([x], [y], [0])[0][0]))
+    return pa.array(out, pa.float64())
+
+
 def register(con: duckdb.DuckDBPyConnection) -> None:
-    """Define `mask_intersection(mask, mask) -> BIGINT` on `con` (a `qmdb.functions` provider)."""
+    """Define `mask_intersection(mask, mask) -> BIGINT` and `mask_iou(mask, mask) -> DOUBLE` on `con`
+    (a `qmdb.functions` provider)."""
     from ..functions import define
 
     mask = duckdb.sqltype(MASK_SQL_TYPE)
     define(con, "mask_intersection", intersections, [mask, mask], duckdb.sqltype("BIGINT"), type="arrow",
+           null_handling="special", side_effects=False)
+    define(con, "mask_iou", ious, [mask, mask], duckdb.sqltype("DOUBLE"), type="arrow",
            null_handling="special", side_effects=False)
