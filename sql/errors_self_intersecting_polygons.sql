@@ -1,4 +1,4 @@
--- description: Self-intersecting polygons (linter): labels whose polygon has a ring with two non-adjacent edges that cross (a bowtie: its filled mask differs with the fill rule), most crossings first, with the ring and the first crossing point.
+-- description: Self-intersecting polygons (linter): labels whose polygon has a ring with two non-adjacent edges that cross (a bowtie), most crossings first, with the ring, the first two crossing edges and their crossing point; score = 1 / (1 + crossings).
 -- needs: tables
 WITH rings AS (
     SELECT l.label_id, t.r, l.polygon[t.r] AS ring, len(l.polygon[t.r]) // 2 AS n
