@@ -8,12 +8,14 @@ import json
 
 import cv2
 import numpy as np
+import pyarrow as pa
 import pytest
 from pycocotools import mask as mask_api
 from sklearn.datasets import load_sample_images
 
 import qmdb
 from qmdb.importers import import_dataset, import_predictions
+from qmdb.udfs.semantic import ious
 
 W, H = 200, 160
 CLASSES = ["disc", "square"]
@@ -114,6 +116,8 @@ def test_mask_iou_equals_pycocotools(project):
     assert 0 < min(r[2] for r in rows if r[2] > 0) and max(r[2] for r in rows) == 1.0
     null = "NULL::STRUCT(size INTEGER[], counts VARCHAR)"
     assert con.sql(f"SELECT mask_iou(mask, {null}) FROM labels LIMIT 1").fetchall() == [(None,)]
+    small = {"size": [4, 4], "counts": mask_api.encode(np.asfortranarray(np.ones((4, 4), np.uint8)))["counts"].decode()}
+    assert ious(pa.array([rows[0][0], small]), pa.array([small, small])).to_pylist() == [0.0, 1.0]  # sizes differ: 0
 
 
 def test_bad_masks_find_the_shrunken_square_with_the_predicted_mask(project):

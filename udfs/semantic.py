@@ -24,7 +24,9 @@ empty masks, NULL when either is NULL.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..importers.masks import mask_api, to_rles
 from .mask_registry import MASK_SQL_TYPE
@@ -45,17 +47,25 @@ def intersections(a: pa.Array, b: pa.Array) -> pa.Array:
 
 
 def ious(a: pa.Array, b: pa.Array) -> pa.Array:
-    """Mask IoU of each pair of masks (an Arrow batch of each): pycocotools' `iou`, not crowd."""
+    """Mask IoU of each pair of masks (an Arrow batch of each): pycocotools' `iou`, not crowd.
+
+    One `iou` call per distinct first mask, against all the masks it is paired with in the batch
+    (a label joined to its image's predictions is one call, not one per pair)."""
     api = mask_api("mask_iou")
-    out = []
-    for x, y in zip(to_rles(a.to_pylist()), to_rles(b.to_pylist())):
-        if x is None or y is None:
-            out.append(None)
-        elif list(x["size"]) != list(y["size"]):
-            out.append(0.0)
-        else:
-            out.append(float(api.iou([x], [y], [0])[0][0]))
-    return pa.array(out, pa.float64())
+    a, b = (x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in (a, b))
+    out = np.zeros(len(a))
+    valid = np.asarray(pc.and_(a.is_valid(), b.is_valid()).to_numpy(zero_copy_only=False))
+    groups: dict[tuple, list[int]] = {}
+    a_counts, b_counts = a.field("counts").to_pylist(), b.field("counts").to_pylist()
+    a_sizes, b_sizes = a.field("size").to_pylist(), b.field("size").to_pylist()
+    for i in np.flatnonzero(valid):
+        if a_sizes[i] == b_sizes[i]:                     # masks of different sizes share no pixel: 0
+            groups.setdefault((a_counts[i], *a_sizes[i]), []).append(i)
+    for (counts, h, w), rows in groups.items():
+        gt = [{"size": [h, w], "counts": counts.encode("ascii")}]
+        dt = [{"size": [h, w], "counts": b_counts[i].encode("ascii")} for i in rows]
+        out[rows] = np.asarray(api.iou(dt, gt, [0])).reshape(-1)
+    return pa.array(out, pa.float64(), mask=~valid)
 
 
 def register(con: duckdb.DuckDBPyConnection) -> None:
