@@ -18,22 +18,12 @@ import pyarrow as pa
 
 from ...errors import InputError
 from ..semantic import encode_masks, find_class_map, read_class_map
-from .store import PredictionBatch, dataset_exists
+from .store import PredictionBatch, dataset_exists, owner_by_path_or_stem
 
 
 def _owners(files: list[str], images: list[tuple]) -> list:
     by_path = {str(PurePosixPath(p).with_suffix(".png")): k for k, (_, p, _, _) in enumerate(images)}
-    stems: dict[str, list] = {}
-    for k, (_, p, _, _) in enumerate(images):
-        stems.setdefault(PurePosixPath(p).stem, []).append(k)
-    out = []
-    for name in files:
-        hit = by_path.get(name)
-        if hit is None:
-            candidates = stems.get(PurePosixPath(name).stem, [])
-            hit = candidates[0] if len(candidates) == 1 else None
-        out.append(hit)
-    return out
+    return owner_by_path_or_stem(files, by_path, [(p, k) for k, (_, p, _, _) in enumerate(images)])
 
 
 def read(con: duckdb.DuckDBPyConnection, source: str | Path, *, model: str, dataset: str,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pathlib import PurePosixPath
+
 import duckdb
 import pyarrow as pa
 
@@ -40,6 +42,22 @@ class PredictionBatch:
     key_column: str
     rows: pa.Table
     where: Callable[[int], tuple[object, str]]
+
+
+def owner_by_path_or_stem(files: list[str], by_path: dict[str, object], stems: list[tuple[str, object]]) -> list:
+    """The owner of each prediction file: `by_path[file]`, or failing that the one owner whose image has
+    the file's stem (`stems`: (image path, owner) pairs); None when there is none or several."""
+    by_stem: dict[str, list] = {}
+    for path, owner in stems:
+        by_stem.setdefault(PurePosixPath(path).stem, []).append(owner)
+    out = []
+    for name in files:
+        hit = by_path.get(name)
+        if hit is None:
+            candidates = by_stem.get(PurePosixPath(name).stem, [])
+            hit = candidates[0] if len(candidates) == 1 else None
+        out.append(hit)
+    return out
 
 
 def dataset_exists(con: duckdb.DuckDBPyConnection, dataset: str, source: object) -> None:

@@ -20,24 +20,14 @@ from ...errors import InputError
 from ..masks import encode
 from ..yolo import class_names, label_file, polygon_pixels, read_label_files, to_pixels
 from .coco import class_map
-from .store import PredictionBatch, dataset_exists
+from .store import PredictionBatch, dataset_exists, owner_by_path_or_stem
 
 
 def _match(files: list[str], images: list[tuple]) -> list:
     """image_id of each txt file (None when no image matches)."""
     by_label = {label_file(p): i for i, p, _, _ in images}
     by_label.update({str(PurePosixPath(p).with_suffix(".txt")): i for i, p, _, _ in images})
-    stems: dict[str, list] = {}
-    for i, p, _, _ in images:
-        stems.setdefault(PurePosixPath(p).stem, []).append(i)
-    out = []
-    for name in files:
-        hit = by_label.get(name)
-        if hit is None:
-            candidates = stems.get(PurePosixPath(name).stem, [])
-            hit = candidates[0] if len(candidates) == 1 else None
-        out.append(hit)
-    return out
+    return owner_by_path_or_stem(files, by_label, [(p, i) for i, p, _, _ in images])
 
 
 def read(con: duckdb.DuckDBPyConnection, source: str | Path, *, model: str, dataset: str,
