@@ -74,7 +74,7 @@
         svg.appendChild(shape);
       }
       if (box.points && box.points.length) {  // keypoints: visible ones only, joined by the class's skeleton
-        const r = font / 5;
+        const r = font / 3.5;
         (box.edges || []).forEach(([a, b]) => {
           const bone = el("svg:line", { class: `bone ${kind}` + state, x1: box.points[a][0], y1: box.points[a][1],
             x2: box.points[b][0], y2: box.points[b][1], stroke: c, "vector-effect": "non-scaling-stroke" });
