@@ -1,5 +1,5 @@
 """The gallery page (`GET /gallery`), its static files, the cards of one page of a view or query
-(`POST /gallery/items`), plots as SVG (`GET /gallery/plots/{kind}.svg`), and the points of the
+(`POST /gallery/items`), what the page opens on (`GET /gallery/start`), plots as SVG (`GET /gallery/plots/{kind}.svg`), and the points of the
 embedding map view (`GET /gallery/map`, `qmdb.gallery.map_points`), and the map's lasso selection
 written as tags (`POST /gallery/tags`: write mode and the write token, as `POST /tags`).
 
@@ -67,6 +67,19 @@ def config(request: Request) -> dict:
     except ImportError:
         plots = {}
     return {"database": state.settings.database.name, "writable": state.settings.allow_writes, "plots": plots}
+
+
+@router.get("/gallery/start", summary="What the page opens on when its URL names no view")
+def start(request: Request) -> Response:
+    """`{tab, view, summary}` (`qmdb.gallery.opening`): the map tab when an embedding map is stored, else
+    the first label-error view with rows (None: the images query), and the `dataset_summary` rows."""
+    from qmdb.gallery.opening import opening
+
+    try:
+        result = request.app.state.qmdb.timed(opening)
+    except (QmdbError, duckdb.Error) as error:
+        raise ApiError(400, f"start: {str(error).splitlines()[0]}") from None
+    return Response(dumps(result), media_type="application/json")
 
 
 @router.post("/gallery/items", summary="One page of a view or query, with each row's image and boxes")

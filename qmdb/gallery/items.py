@@ -1,4 +1,5 @@
-"""Gallery cards for result rows: each row's image, the item it is about, and every box and mask on that image.
+"""Gallery cards for result rows: each row's image, the item it is about, and every box, mask and
+keypoint skeleton on that image.
 
 A row is about an image when its result has an `image_id` column, about a label when it has
 `label_id` (its box is the focus, drawn in context), about a prediction when it has
@@ -42,24 +43,32 @@ items AS (
     LEFT JOIN predictions p ON p.prediction_id = r.prediction_id AND r.label_id IS NULL
 ),
 lab AS (
-    SELECT image_id,
-           list({'id': label_id, 'class': class, 'x': x, 'y': y, 'w': w, 'h': h, 'annotator': annotator,
-                  'polygon': polygon, 'mask': mask}
-                ORDER BY label_id) FILTER (WHERE w IS NOT NULL) AS boxes,
-           list(class ORDER BY label_id) FILTER (WHERE w IS NULL) AS image_classes
-    FROM labels WHERE image_id IN (SELECT image_id FROM items) GROUP BY image_id
+    SELECT l.image_id,
+           list({'id': l.label_id, 'class': l.class, 'x': l.x, 'y': l.y, 'w': l.w, 'h': l.h, 'annotator': l.annotator,
+                  'polygon': l.polygon, 'mask': l.mask, 'keypoints': l.keypoints,
+                  'skeleton': CASE WHEN l.keypoints IS NOT NULL THEN c.skeleton END}
+                ORDER BY l.label_id) FILTER (WHERE l.w IS NOT NULL) AS boxes,
+           list(l.class ORDER BY l.label_id) FILTER (WHERE l.w IS NULL) AS image_classes
+    FROM labels l
+    LEFT JOIN images im ON im.image_id = l.image_id
+    LEFT JOIN classes c ON c.dataset = im.dataset AND c.class = l.class
+    WHERE l.image_id IN (SELECT image_id FROM items) GROUP BY l.image_id
 ),
 pred AS (
-    SELECT image_id,
-           list({'id': prediction_id, 'model': model, 'class': class, 'score': score, 'x': x, 'y': y, 'w': w, 'h': h,
-                  'polygon': polygon, 'mask': mask}
-                ORDER BY score DESC, prediction_id) FILTER (WHERE w IS NOT NULL) AS boxes,
-           list({'model': model, 'class': class, 'score': score} ORDER BY score DESC) FILTER (WHERE w IS NULL) AS image_classes
-    FROM predictions
-    WHERE image_id IN (SELECT image_id FROM items)
-      AND ($model IS NULL OR model = $model)
-      AND (score >= $min_score OR prediction_id IN (SELECT focus_id FROM items WHERE focus_type = 'prediction'))
-    GROUP BY image_id
+    SELECT p.image_id,
+           list({'id': p.prediction_id, 'model': p.model, 'class': p.class, 'score': p.score, 'x': p.x, 'y': p.y,
+                  'w': p.w, 'h': p.h, 'polygon': p.polygon, 'mask': p.mask, 'keypoints': p.keypoints,
+                  'skeleton': CASE WHEN p.keypoints IS NOT NULL THEN c.skeleton END}
+                ORDER BY p.score DESC, p.prediction_id) FILTER (WHERE p.w IS NOT NULL) AS boxes,
+           list({'model': p.model, 'class': p.class, 'score': p.score} ORDER BY p.score DESC)
+                FILTER (WHERE p.w IS NULL) AS image_classes
+    FROM predictions p
+    LEFT JOIN images im ON im.image_id = p.image_id
+    LEFT JOIN classes c ON c.dataset = im.dataset AND c.class = p.class
+    WHERE p.image_id IN (SELECT image_id FROM items)
+      AND ($model IS NULL OR p.model = $model)
+      AND (p.score >= $min_score OR p.prediction_id IN (SELECT focus_id FROM items WHERE focus_type = 'prediction'))
+    GROUP BY p.image_id
 )
 SELECT items.row, items.image_id, i.dataset, d.task, i.path, i.split, i.width, i.height, i.status,
        items.focus_type, items.focus_id,
@@ -89,7 +98,8 @@ def annotate(con: duckdb.DuckDBPyConnection, columns: Sequence[str], rows: Seque
     (`image`, `label`, `prediction`), `focus_id`, the image's `labels` and `predictions` boxes
     (predictions scoring at least `min_score`, of `model` or every model; a focused prediction
     always), each with `rings`, its polygon or mask outline (`qmdb.gallery.shapes`; None for a box
-    only), its image-level `label_classes` and top `predicted_classes`, and the dataset's `task`. Rows with no id
+    only), `points` and `edges`, its keypoint skeleton (`qmdb.gallery.shapes.skeleton`; None
+    without keypoints), its image-level `label_classes` and top `predicted_classes`, and the dataset's `task`. Rows with no id
     column get no card: the result is `[]`."""
     present = id_columns(columns)
     if not present or not rows:

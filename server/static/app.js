@@ -163,6 +163,37 @@
              method: $("map-method").value };
   }
 
+  /* the dataset summary (one row per dataset) above the gallery and the map */
+  function showSummary(summary) {
+    const node = $("summary");
+    node.textContent = "";
+    if (!summary || !summary.rows.length) return;
+    const head = document.createElement("tr");
+    summary.columns.forEach(c => { const th = document.createElement("th"); th.textContent = c; head.appendChild(th); });
+    node.appendChild(head);
+    summary.rows.forEach(row => {
+      const tr = document.createElement("tr");
+      row.forEach(v => { const td = document.createElement("td"); td.textContent = Q.fmt(v); tr.appendChild(td); });
+      node.appendChild(tr);
+    });
+    node.classList.remove("hidden");
+  }
+
+  /* no view in the URL: what the server chose (GET /gallery/start): the map, the worst label errors,
+     or the images */
+  async function openDefault() {
+    const choice = await getJson("/gallery/start");
+    showSummary(choice.summary);
+    if (choice.tab === "map") {
+      tab("map");
+      await window.QMDB_MAP.load(mapParams());
+      return;
+    }
+    chooseView(choice.view && state.views[choice.view] ? choice.view : "");
+    state.offset = 0;
+    await run();
+  }
+
   async function start() {
     state.config = await getJson("/gallery/config");
     $("database").textContent = `${state.config.database} · ${state.config.writable ? "writes allowed" : "read-only"}`;
@@ -216,6 +247,8 @@
       if (h.open !== null && state.page && state.page.items[+h.open]) {
         Q.showDetail($("detail"), state.page, +h.open, src, tagger);
       }
+    } else {
+      await openDefault();
     }
     document.body.dataset.ready = "1";
   }

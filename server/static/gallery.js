@@ -1,4 +1,4 @@
-/* qmdb gallery: renders query results as image cards with their boxes and masks (SVG, drawn here from JSON).
+/* qmdb gallery: renders query results as image cards with their boxes, masks and keypoint skeletons (SVG, drawn here from JSON).
    Two sources, one renderer: the server page (fetches /gallery/items) and the static export of
    `qmdb gallery` (window.QMDB_DATA holds the rows, the cards and thumbnails as data URIs). */
 (function () {
@@ -55,7 +55,7 @@
   }
 
   /* an <svg> of the image with its labels (solid) and predictions (dashed, with score); masks and
-     polygons filled translucent in the class colour */
+     polygons filled translucent in the class colour; keypoints as dots joined by the skeleton */
   function picture(item, src, opts) {
     const [vx, vy, vw, vh] = viewBox(item, opts.crop);
     const svg = el("svg:svg", { viewBox: `${vx} ${vy} ${vw} ${vh}`, preserveAspectRatio: "xMidYMid meet", class: opts.cls });
@@ -72,6 +72,20 @@
           "fill-rule": "evenodd", "vector-effect": "non-scaling-stroke", "data-id": box.id, "data-class": box.class });
         shape.appendChild(el("svg:title", {}, title));
         svg.appendChild(shape);
+      }
+      if (box.points && box.points.length) {  // keypoints: visible ones only, joined by the class's skeleton
+        const r = font / 3.5;
+        (box.edges || []).forEach(([a, b]) => {
+          const bone = el("svg:line", { class: `bone ${kind}` + state, x1: box.points[a][0], y1: box.points[a][1],
+            x2: box.points[b][0], y2: box.points[b][1], stroke: c, "vector-effect": "non-scaling-stroke" });
+          svg.appendChild(bone);
+        });
+        box.points.forEach(([x, y]) => {
+          const joint = el("svg:circle", { class: `joint ${kind}` + state, cx: x, cy: y, r, fill: c,
+            "vector-effect": "non-scaling-stroke" });
+          joint.appendChild(el("svg:title", {}, title));
+          svg.appendChild(joint);
+        });
       }
       if (semantic && box.rings && box.rings.length && !focused) return;  // the legend names the classes
       const rect = el("svg:rect", { class: `box ${kind}` + state, x: box.x, y: box.y, width: box.w, height: box.h, stroke: c,
@@ -134,7 +148,7 @@
       span.appendChild(document.createTextNode(c));
       node.appendChild(span);
     });
-    if (classes.length) node.appendChild(el("span", {}, "— solid: label, dashed: prediction (score), filled: mask or polygon"));
+    if (classes.length) node.appendChild(el("span", {}, "— solid: label, dashed: prediction (score), filled: mask or polygon, dots and lines: keypoint skeleton"));
   }
 
   /* the detail view: full image, the row's columns, every box, and tag buttons when writes are allowed */

@@ -1,6 +1,6 @@
 """The gallery page in headless Chromium against a real uvicorn serving the demo (writes allowed):
-cards and boxes match the query, paging, the detail view, tagging from the page, a typed query,
-a plot, and the static export opened from disk."""
+cards and boxes match the query, paging, the detail view, tagging from the page, the page opened
+with no view (the worst label errors, unasked), a typed query, a plot, and the static export opened from disk."""
 
 import pytest
 
@@ -35,7 +35,9 @@ def expected(review_db):
 
         found = {"pages": pages, "labels": [boxes(p, "labels", "") for p in pages],
                  "predictions": [boxes(p, "predictions", "AND t.score >= 0.5") for p in pages],
-                 "scenes": con.sql("SELECT count(*) FROM images WHERE dataset = 'scenes'").fetchall()[0][0]}
+                 "scenes": con.sql("SELECT count(*) FROM images WHERE dataset = 'scenes'").fetchall()[0][0],
+                 "opening": [r[0] for r in con.sql("SELECT label_id FROM errors_classification() LIMIT 24").fetchall()],
+                 "datasets": con.sql("SELECT count(*) FROM datasets").fetchall()[0][0]}
         static = review_db.parent / "static_gallery.html"
         export_gallery(con, static, view="errors_classification", limit=60, progress=False)  # 128 rows on the demo
         found["static"] = static
@@ -100,7 +102,13 @@ def test_a_wrong_token_tags_nothing(served, browser):
 
 
 def test_a_typed_query_and_a_plot(expected, served, browser):
-    _open(browser, f"{served}/gallery")
+    _open(browser, f"{served}/gallery")  # no view named: the worst label errors, with the dataset summary, unasked
+    focus = [int(c.get_attribute("data-focus-id")) for c in browser.find_elements(By.CSS_SELECTOR, ".card")]
+    assert focus == expected["opening"] and len(focus) == 24
+    assert browser.find_element(By.ID, "view").get_property("value") == "errors_classification"
+    assert _count(browser, "#summary tr") == 1 + expected["datasets"]
+    assert "view=errors_classification" in browser.current_url
+    browser.execute_script("const v = document.getElementById('view'); v.value = ''; v.dispatchEvent(new Event('change'))")
     sql = browser.find_element(By.ID, "sql")
     sql.clear()
     sql.send_keys("SELECT image_id, path FROM images WHERE dataset = 'scenes' ORDER BY image_id")
