@@ -16,7 +16,8 @@ Steps (peak memory = the step's process's maximum resident set, `ru_maxrss`):
   the exact vectors) over the vectors; recall@10 of 300 perturbed queries against exact
   numpy top-10, queries/s one at a time, against DuckDB brute force
   (`ORDER BY array_cosine_distance LIMIT 10`, 20 queries) at the same size.
-  `--baseline` also builds the previous float32 graph (M=32, build width 256).
+  `--baseline` also builds the previous float32 graph (M=32, build width 256); for import it runs the
+  whole-JSON reader of commit 15342c5 (`json.loads`) in its own process, side by side.
 - neighbors: `qmdb.embeddings.neighbors.materialize` (k = 10, chunked, resumable) on a
   project holding the vectors.
 - eval: labels and predictions loaded from Parquet into a project, then `qmdb.evaluate`.
