@@ -16,7 +16,8 @@ Steps (peak memory = the step's process's maximum resident set, `ru_maxrss`):
   the exact vectors) over the vectors; recall@10 of 300 perturbed queries against exact
   numpy top-10, queries/s one at a time, against DuckDB brute force
   (`ORDER BY array_cosine_distance LIMIT 10`, 20 queries) at the same size.
-  `--baseline` also builds the previous float32 graph (M=32, build width 256).
+  `--baseline` also builds the previous float32 graph (M=32, build width 256); for import it runs the
+  whole-JSON reader of commit 15342c5 (`json.loads`) in its own process, side by side.
 - neighbors: `qmdb.embeddings.neighbors.materialize` (k = 10, chunked, resumable) on a
   project holding the vectors.
 - eval: labels and predictions loaded from Parquet into a project, then `qmdb.evaluate`.
@@ -83,21 +84,58 @@ def fresh(name: str) -> Path:
     return path
 
 
-def step_import(args) -> dict:
+BEFORE_STREAMING = "15342c5"  # the commit whose COCO reader loaded the whole JSON (json.loads)
+
+
+def _previous_coco():
+    """The COCO reader as it was before streaming, loaded from git (for --baseline)."""
+    import types
+
+    text = subprocess.run(["git", "-C", str(Path(__file__).parent), "show",
+                           f"{BEFORE_STREAMING}:qmdb/importers/coco.py"], capture_output=True, text=True, check=True).stdout
+    module = types.ModuleType("qmdb.importers.coco_before")
+    module.__package__ = "qmdb.importers"
+    exec(compile(text, "coco_before.py", "exec"), module.__dict__)  # noqa: S102 - the project's own code
+    return module
+
+
+def _import_once(args, previous: bool) -> tuple[float, int]:
     import qmdb
+    from qmdb.importers.store import write_dataset
 
     source = synth.coco_json(args.size, args.seed)
-    con = qmdb.connect(fresh(f"import-{args.size}"))
+    con = qmdb.connect(fresh(f"import-{args.size}{'-before' if previous else ''}"))
     start = time.perf_counter()
-    qmdb.import_dataset(con, "coco", source, name="synth")
+    if previous:
+        write_dataset(con, _previous_coco().read(source, name="synth"))
+    else:
+        qmdb.import_dataset(con, "coco", source, name="synth")
     seconds = time.perf_counter() - start
     boxes = con.execute("SELECT count(*) FROM labels").fetchall()[0][0]
     con.close()
+    return seconds, boxes
+
+
+def step_import(args) -> dict:
+    source = synth.coco_json(args.size, args.seed)
+    seconds, boxes = _import_once(args, args.previous)
     rate = boxes / seconds
-    return {"measured": f"{args.size:,} images, {boxes:,} boxes, {source.stat().st_size / 2**20:,.0f} MiB JSON: "
-                        f"{seconds:,.1f} s, {rate:,.0f} boxes/s",
-            "million": f"~{10 * MILLION / rate:,.0f} s at this rate",
-            "seconds": seconds, "rate": rate}
+    result = {"measured": f"{args.size:,} images, {boxes:,} boxes, {source.stat().st_size / 2**20:,.0f} MiB JSON: "
+                          f"{seconds:,.1f} s, {rate:,.0f} boxes/s",
+              "million": f"~{10 * MILLION / rate:,.0f} s at this rate",
+              "seconds": seconds, "rate": rate}
+    if args.baseline and not args.previous:  # the whole-JSON reader, in its own process (its own peak memory)
+        cmd = [sys.executable, __file__, "--step", "import", "--size", str(args.size), "--seed", str(args.seed),
+               "--previous", "--json"]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
+        line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+        if line:
+            old = json.loads(line[-1][7:])
+            result["baseline"] = (f"before (json.loads): {old['seconds']:,.1f} s, {old['rate']:,.0f} boxes/s, peak "
+                                  f"{old['peak_gib']:.2f} GiB; streaming is {rate / old['rate']:.2f}× the rate")
+        else:
+            result["baseline"] = "before: failed: " + (done.stderr.strip().splitlines() or ["?"])[-1]
+    return result
 
 
 def _queries(data: np.ndarray, n: int = 300) -> np.ndarray:
@@ -347,7 +385,9 @@ def main() -> None:
     parser.add_argument("--step", choices=STEPS, help="one step alone (default: all, one process each)")
     parser.add_argument("--size", type=int, default=100_000, help="images / vectors (default 100,000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--baseline", action="store_true", help="index: also build the previous float32 graph")
+    parser.add_argument("--baseline", action="store_true",
+                        help="index: also build the previous float32 graph; import: also run the whole-JSON reader")
+    parser.add_argument("--previous", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--table", action="store_true", help="print the table of the steps last run at --size")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -355,7 +395,8 @@ def main() -> None:
     if args.step:
         result = run_step(args)
         old = json.loads(saved.read_text()) if saved.exists() else {}
-        saved.write_text(json.dumps({**old, args.step: result}, default=str, indent=1))  # --table prints them
+        if not args.previous:
+            saved.write_text(json.dumps({**old, args.step: result}, default=str, indent=1))  # --table prints them
         if args.json:
             print("RESULT " + json.dumps(result, default=str))
             return

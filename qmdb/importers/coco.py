@@ -11,10 +11,19 @@ and `area` may then be absent, and are COCO's `toBbox` / `area` of the mask.
 `keypoints` must have 3 numbers per keypoint its category names
 (`categories[].keypoints`, stored with `skeleton` in `classes`);
 `num_keypoints` defaults to the count of v > 0.
+
+The file is streamed (`qmdb.importers.jsonstream`): `categories`, then
+`images`, then `annotations` are parsed from their own byte ranges, whatever
+order the file lists them in, `BATCH` records at a time, each batch checked as
+whole columns and turned into Arrow, so memory holds the columns, not the
+file's Python objects. Errors name the record's index in the whole file.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +32,15 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from . import fields as f
-from .extras import extra_fields
+from . import jsonstream
+from .extras import as_column, check_name
 from .files import probe_images, read_json, sizes_or_none
 from .masks import encode, keypoints
 from .store import DatasetBatch
 
 IMAGE_FIELDS = {"id", "file_name", "width", "height"}
 IMAGE_IGNORED = frozenset({"license", "coco_url", "flickr_url"})
+BATCH = 50_000  # records per parsed batch
 ANNOTATION_FIELDS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "annotator",
                      "keypoints", "num_keypoints"}
 
@@ -75,28 +86,186 @@ def default_root(file: Path, data: dict) -> Path:
     return file.parent
 
 
+class _Extras:
+    """Fields outside `known`, gathered batch by batch: only their values are kept."""
+
+    def __init__(self, known: set[str], ignored: frozenset[str] = frozenset()):
+        self.skip = known | ignored
+        self.columns: dict[str, list] = {}
+        self.rows = 0
+
+    def add(self, items: list[dict]) -> None:
+        keys = set().union(*(item.keys() for item in items)) - self.skip if items else set()
+        for key in keys - self.columns.keys():
+            self.columns[key] = [None] * self.rows
+        for key, column in self.columns.items():
+            column.extend(item.get(key) for item in items)
+        self.rows += len(items)
+
+    def arrays(self, file: Path, name: str, table: str) -> dict[str, pa.Array]:
+        """As `extras.extra_fields` makes them from the whole list."""
+        lowered: dict[str, str] = {}
+        for key in sorted(self.columns):
+            check_name(file, table, key)
+            if key.lower() in lowered:
+                raise InputError(file, f"{name}[].{key}", f"differs from field '{lowered[key.lower()]}' only in case")
+            lowered[key.lower()] = key
+        return {key: as_column(self.columns[key]) for key in sorted(self.columns)}
+
+
+_INDEX = re.compile(r"^(\w+)\[(\d+)\]")
+
+
+@contextmanager
+def _at(offset: int) -> Iterator[None]:
+    """Errors of a batch name the record by its index in the whole file."""
+    try:
+        yield
+    except InputError as error:
+        if not offset or not error.field or not _INDEX.match(error.field):
+            raise
+        field = _INDEX.sub(lambda m: f"{m[1]}[{int(m[2]) + offset}]", error.field, count=1)
+        raise InputError(error.file, field, error.message) from None
+
+
+class _Source:
+    """The sections of a COCO file: streamed from byte ranges, or (an unusual file) from the parsed whole,
+    which then raises the exact error `read_json` and `_section` give."""
+
+    def __init__(self, file: Path):
+        self.file = file
+        found = jsonstream.layout(file)
+        sections = ("categories", "images", "annotations")
+        if found is not None:
+            spans, scalars = found
+            arrays = all(jsonstream.first_byte(file, spans[k]) == b"[" for k in sections if k in spans)
+            missing = "categories" not in spans or "images" not in spans
+            if any(k in scalars for k in (*sections, "info")) or not arrays or missing:
+                found = None
+        if found is None:
+            self.data = read_json(file, dict, "a COCO object with images, annotations and categories")
+            self.spans = None
+            self.info = self.data.get("info")
+            return
+        self.data, self.spans = None, spans
+        try:
+            self.info = jsonstream.value(file, spans["info"]) if "info" in spans else None
+            for key, span in spans.items():
+                if key not in (*sections, "info"):
+                    jsonstream.check(file, span)
+        except Exception:  # noqa: BLE001 - malformed JSON: the whole-file reader names line and column
+            read_json(file, dict, "a COCO object with images, annotations and categories")
+            raise
+
+    def batches(self, key: str) -> Iterator[tuple[int, list[dict]]]:
+        """(offset, records) of one section, `BATCH` at a time, each checked to be a list of objects."""
+        if self.spans is None:
+            records = _section(self.file, self.data, key, required=key != "annotations")
+            for start in range(0, len(records), BATCH):
+                yield start, records[start:start + BATCH]
+            return
+        if key not in self.spans:
+            return
+        offset = 0
+        try:
+            for batch in jsonstream.items(self.file, self.spans[key], BATCH):
+                with _at(offset):
+                    f.objects(self.file, batch, key)
+                yield offset, batch
+                offset += len(batch)
+        except InputError:
+            raise
+        except Exception:  # noqa: BLE001 - malformed JSON inside the section
+            read_json(self.file, dict, "a COCO object with images, annotations and categories")
+            raise
+
+    def records(self, key: str) -> list[dict]:
+        return [r for _, batch in self.batches(key) for r in batch]
+
+
+def _root(file: Path, info: object) -> Path:
+    return default_root(file, {"info": info})
+
+
 def read(source: str | Path, *, name: str | None = None, root: str | Path | None = None,
          split: str | None = None) -> DatasetBatch:
-    """Parse and check a COCO instances file; read the headers of the images it names."""
+    """Parse and check a COCO instances file, streaming it; read the headers of the images it names."""
     file = Path(source)
-    data = read_json(file, dict, "a COCO object with images, annotations and categories")
-    cats = categories(file, _section(file, data, "categories"))
-    imgs = _section(file, data, "images")
-    anns = _section(file, data, "annotations", required=False)
-
-    image_ids = f.ints(file, "images", "id", f.values(imgs, file, "images", "id"))
+    src = _Source(file)
+    cats = categories(file, src.records("categories"))
+    ids, path_parts, widths, heights = [], [], [], []
+    image_extras = _Extras(IMAGE_FIELDS, IMAGE_IGNORED)
+    for offset, imgs in src.batches("images"):
+        with _at(offset):
+            ids.append(f.ints(file, "images", "id", f.values(imgs, file, "images", "id")))
+            path_parts.append(f.strings(file, "images", "file_name", f.values(imgs, file, "images", "file_name"),
+                                        required=True))
+            widths.append(f.numbers(file, "images", "width", f.values(imgs, file, "images", "width", required=False)))
+            heights.append(f.numbers(file, "images", "height", f.values(imgs, file, "images", "height", required=False)))
+        image_extras.add(imgs)
+    image_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     f.unique(file, "images", "id", image_ids)
-    paths = f.strings(file, "images", "file_name", f.values(imgs, file, "images", "file_name"), required=True)
-    f.unique(file, "images", "file_name", np.asarray(paths.to_pylist(), dtype=object))
-    declared_w = f.numbers(file, "images", "width", f.values(imgs, file, "images", "width", required=False))
-    declared_h = f.numbers(file, "images", "height", f.values(imgs, file, "images", "height", required=False))
+    paths = pa.concat_arrays(path_parts) if path_parts else pa.array([], pa.string())
+    path_list = paths.to_pylist()
+    f.unique(file, "images", "file_name", np.asarray(path_list, dtype=object))
+    declared_w = np.concatenate(widths) if widths else np.zeros(0)
+    declared_h = np.concatenate(heights) if heights else np.zeros(0)
 
-    ann_ids = f.ints(file, "annotations", "id", f.values(anns, file, "annotations", "id"))
-    f.unique(file, "annotations", "id", ann_ids)
+    root = Path(root) if root is not None else _root(file, src.info)
+    probe = probe_images(root, path_list)
+    header_w, header_h = sizes_or_none(probe)
+    known = ~np.isnan(header_w) & ~np.isnan(declared_w) & ~np.isnan(declared_h)
+    mismatch = known & ((header_w != declared_w) | (header_h != declared_h))
+    where = np.flatnonzero(mismatch)
+    notes = pa.table({
+        "path": pa.array([path_list[i] for i in where], pa.string()),
+        "message": pa.array([f"images[{i}]: the JSON says {declared_w[i]:g}x{declared_h[i]:g}, the file is "
+                             f"{header_w[i]:g}x{header_h[i]:g}" for i in where], pa.string()),
+    })
+    image_order = np.argsort(image_ids)
+    sorted_ids = image_ids[image_order]
+    image_w = np.where(np.isnan(header_w), declared_w, header_w)
+    image_h = np.where(np.isnan(header_h), declared_h, header_h)
+    cat_ids = cats["class_id"].to_numpy().astype(np.int64)
+    cat_order = np.argsort(cat_ids)
+    declared = cats["keypoints"].to_pylist()
+    cat_points = np.array([-1 if d is None else len(d) for d in declared], dtype=np.int64)
+
+    parts, ann_ids = [], []
+    label_extras = _Extras(ANNOTATION_FIELDS)
+    for offset, anns in src.batches("annotations"):
+        with _at(offset):
+            ann_ids.append(f.ints(file, "annotations", "id", f.values(anns, file, "annotations", "id")))
+            parts.append(_labels(file, anns, image_ids, sorted_ids, image_order, image_w, image_h, paths,
+                                 cats, cat_ids, cat_order, cat_points, ann_ids[-1]))
+        label_extras.add(anns)
+    if not parts:
+        parts.append(_labels(file, [], image_ids, sorted_ids, image_order, image_w, image_h, paths,
+                             cats, cat_ids, cat_order, cat_points, np.zeros(0, np.int64)))
+    f.unique(file, "annotations", "id", np.concatenate(ann_ids) if ann_ids else np.zeros(0, np.int64))
+    images = pa.table({
+        "path": paths,
+        "split": pa.array([split] * len(image_ids), pa.string()),
+        "source_id": pc.cast(pa.array(image_ids), pa.string()),
+    })
+    for column in probe.column_names:
+        images = images.append_column(column, probe[column])
+    return DatasetBatch(
+        name=name or file.stem, root=root, format="coco", source=str(file.resolve()), task="detection",
+        images=images, classes=cats, labels=pa.concat_tables(parts),
+        image_extras=image_extras.arrays(file, "images", "images"),
+        label_extras=label_extras.arrays(file, "annotations", "labels"),
+        notes=notes,
+    )
+
+
+def _labels(file: Path, anns: list[dict], image_ids: np.ndarray, sorted_ids: np.ndarray, image_order: np.ndarray,
+            image_w: np.ndarray, image_h: np.ndarray, paths: pa.Array, cats: pa.Table, cat_ids: np.ndarray,
+            cat_order: np.ndarray, cat_points: np.ndarray, ann_ids: np.ndarray) -> pa.Table:
+    """The labels table of one batch of annotations (indices in errors are the batch's; `_at` shifts them)."""
     ann_image = f.ints(file, "annotations", "image_id", f.values(anns, file, "annotations", "image_id"))
     f.members(file, "annotations", "image_id", ann_image, image_ids, "image id")
     ann_cat = f.ints(file, "annotations", "category_id", f.values(anns, file, "annotations", "category_id"))
-    cat_ids = cats["class_id"].to_numpy().astype(np.int64)
     f.members(file, "annotations", "category_id", ann_cat, cat_ids, "category id")
     segs = f.values(anns, file, "annotations", "segmentation", required=False)
     given_box = f.values(anns, file, "annotations", "bbox", required=False)
@@ -112,62 +281,30 @@ def read(source: str | Path, *, name: str | None = None, root: str | Path | None
         raise InputError(file, f"annotations[{i}].iscrowd", f"expected 0 or 1, got {anns[i]['iscrowd']!r}")
     annotator = f.strings(file, "annotations", "annotator", f.values(anns, file, "annotations", "annotator", required=False))
 
-    root = Path(root) if root is not None else default_root(file, data)
-    path_list = paths.to_pylist()
-    probe = probe_images(root, path_list)
-    header_w, header_h = sizes_or_none(probe)
-    known = ~np.isnan(header_w) & ~np.isnan(declared_w) & ~np.isnan(declared_h)
-    mismatch = known & ((header_w != declared_w) | (header_h != declared_h))
-    where = np.flatnonzero(mismatch)
-    notes = pa.table({
-        "path": pa.array([path_list[i] for i in where], pa.string()),
-        "message": pa.array([f"images[{i}]: the JSON says {declared_w[i]:g}x{declared_h[i]:g}, the file is "
-                             f"{header_w[i]:g}x{header_h[i]:g}" for i in where], pa.string()),
-    })
-
-    order = np.argsort(image_ids)
-    row = order[np.searchsorted(image_ids[order], ann_image)]  # image index of each annotation
-    width = np.where(np.isnan(header_w), declared_w, header_w)[row]
-    height = np.where(np.isnan(header_h), declared_h, header_h)[row]
+    row = image_order[np.searchsorted(sorted_ids, ann_image)]  # image index of each annotation
+    width, height = image_w[row], image_h[row]
     masks = encode(file, "annotations", segs, height, width)
     box = np.where(np.isnan(box), masks.box, box)
     area = np.where(np.isnan(area), masks.area, area)
     f.check_inside(box, width, height, lambda i: (file, f"annotations[{i}].bbox"))
 
-    cat_order = np.argsort(cat_ids)
     cat_row = cat_order[np.searchsorted(cat_ids[cat_order], ann_cat)]
-    declared = cats["keypoints"].to_pylist()
-    expected = np.array([-1 if declared[r] is None else len(declared[r]) for r in cat_row], dtype=np.int64)
     points, visible = keypoints(file, "annotations", f.values(anns, file, "annotations", "keypoints", required=False),
-                                expected)
+                                cat_points[cat_row])
     num_points = f.numbers(file, "annotations", "num_keypoints",
                            f.values(anns, file, "annotations", "num_keypoints", required=False))
     num_points = np.where(np.isnan(num_points), np.where(points.is_null().to_numpy(zero_copy_only=False), np.nan, visible),
                           num_points)
-    images = pa.table({
-        "path": paths,
-        "split": pa.array([split] * len(imgs), pa.string()),
-        "source_id": pc.cast(pa.array(image_ids), pa.string()),
-    })
-    for column in probe.column_names:
-        images = images.append_column(column, probe[column])
-    labels = pa.table({
+    return pa.table({
         "path": paths.take(pa.array(row, pa.int64())),
         "class": cats["class"].take(pa.array(cat_row, pa.int64())),
         "x": box[:, 0], "y": box[:, 1], "w": box[:, 2], "h": box[:, 3],
         "polygon": masks.polygon,
         "mask": masks.mask_array(),
         "keypoints": points,
-        "num_keypoints": pa.array(num_points, from_pandas=True).cast(pa.int32()),
-        "area": pa.array(area, from_pandas=True),
-        "iscrowd": pa.array(crowd == 1),
+        "num_keypoints": pa.array(num_points, pa.float64(), from_pandas=True).cast(pa.int32()),
+        "area": pa.array(area, pa.float64(), from_pandas=True),
+        "iscrowd": pa.array(crowd == 1, pa.bool_()),
         "annotator": annotator,
-        "source_id": pc.cast(pa.array(ann_ids), pa.string()),
+        "source_id": pc.cast(pa.array(ann_ids, pa.int64()), pa.string()),
     })
-    return DatasetBatch(
-        name=name or file.stem, root=root, format="coco", source=str(file.resolve()), task="detection",
-        images=images, classes=cats, labels=labels,
-        image_extras=extra_fields(imgs, IMAGE_FIELDS, file, "images", "images", IMAGE_IGNORED),
-        label_extras=extra_fields(anns, ANNOTATION_FIELDS, file, "annotations", "labels"),
-        notes=notes,
-    )
