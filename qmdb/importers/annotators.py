@@ -24,7 +24,7 @@ from ..transaction import transaction
 from .extras import sql_types
 from .files import relative_paths
 from .report import ImportReport
-from .store import LABEL_TYPES, conform
+from .store import LABEL_TYPES, conform, upsert_labels_sql
 
 _KNOWN = {"path", *LABEL_TYPES}
 
@@ -81,15 +81,7 @@ def import_annotator(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Pat
         scope = ("SELECT o.label_id FROM labels o JOIN images i ON i.image_id = o.image_id AND i.dataset = $name "
                  "WHERE starts_with(o.source_id, $prefix) AND i.path IN (SELECT path FROM _qmdb_labels)")
         with recording(con, history, scope, {"name": batch.name, "prefix": annotator + ":"}, keep_empty=False):
-            columns = [c for c in labels.column_names if c != "path"]
-            quoted = ", ".join(f'"{c}"' for c in columns)
-            updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "source_id")
-            con.execute(
-                f"INSERT INTO labels (image_id, {quoted}) SELECT i.image_id, "
-                + ", ".join("COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"
-                            else f'l."{c}"' for c in columns)
-                + f" FROM _qmdb_labels l JOIN images i ON i.dataset = $name AND i.path = l.path "
-                  f"ON CONFLICT (image_id, source_id) DO UPDATE SET {updates}", {"name": batch.name})
+            con.execute(upsert_labels_sql([c for c in labels.column_names if c != "path"]), {"name": batch.name})
             stale = ("FROM labels o JOIN images i ON i.image_id = o.image_id AND i.dataset = $name "
                      "WHERE starts_with(o.source_id, $prefix) AND i.path IN (SELECT path FROM _qmdb_labels) "
                      "AND NOT EXISTS (SELECT 1 FROM _qmdb_labels n WHERE n.path = i.path AND n.source_id = o.source_id)")

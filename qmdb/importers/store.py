@@ -77,6 +77,16 @@ def _upsert_sql(table: str, columns: list[str], select: str, conflict: tuple[str
     return f"INSERT INTO {table} ({', '.join(quoted)}) {select} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
 
 
+def upsert_labels_sql(label_cols: list[str]) -> str:
+    """Insert or update the labels of `_qmdb_labels` (its `path` joined to dataset `$name`'s images) by
+    (image_id, source_id); area defaults to the box's, iscrowd to false."""
+    select = ("SELECT i.image_id, " + ", ".join(
+        "COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"
+        else f'l."{c}"' for c in label_cols)
+        + " FROM _qmdb_labels l JOIN images i ON i.dataset = $name AND i.path = l.path")
+    return _upsert_sql("labels", ["image_id", *label_cols], select, ("image_id", "source_id"))
+
+
 def _dataset_root(con: duckdb.DuckDBPyConnection, batch: DatasetBatch) -> Path:
     rows = con.execute("SELECT root, task FROM datasets WHERE name = ?", [batch.name]).fetchall()
     if not rows:
@@ -130,11 +140,7 @@ def _write(con: duckdb.DuckDBPyConnection, batch: DatasetBatch) -> ImportReport:
                     "keypoints = COALESCE(excluded.keypoints, classes.keypoints), "
                     "skeleton = COALESCE(excluded.skeleton, classes.skeleton)", {"name": batch.name})
                 label_cols = [c for c in lab.column_names if c != "path"]
-                select = ("SELECT i.image_id, " + ", ".join(
-                    "COALESCE(l.area, l.w * l.h)" if c == "area" else "COALESCE(l.iscrowd, false)" if c == "iscrowd"
-                    else f'l."{c}"' for c in label_cols)
-                    + " FROM _qmdb_labels l JOIN images i ON i.dataset = $name AND i.path = l.path")
-                con.execute(_upsert_sql("labels", ["image_id", *label_cols], select, ("image_id", "source_id")), {"name": batch.name})
+                con.execute(upsert_labels_sql(label_cols), {"name": batch.name})
                 report.removed = _remove_stale_labels(con, batch.name)
             report.errors = _record_errors(con, batch, img, root)
         report.images, report.labels = img.num_rows, lab.num_rows
