@@ -128,12 +128,16 @@ def _from_row(row: tuple) -> View:
     return View(name, description, sql, params, needs_qmdb, builtin)
 
 
-def _store(con: duckdb.DuckDBPyConnection, view: View) -> None:
+def _store(con: duckdb.DuckDBPyConnection, *views: View) -> None:
+    """Write the views' rows of `saved_views` in one statement (one per view costs a round trip each)."""
+    if not views:
+        return
+    rows = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(views))
     con.execute(
-        "INSERT OR REPLACE INTO saved_views (name, description, sql, parameters, builtin, needs_qmdb) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [view.name, view.description, view.sql, json.dumps([p.as_dict() for p in view.params]),
-         view.builtin, view.needs_qmdb],
+        f"INSERT OR REPLACE INTO saved_views (name, description, sql, parameters, builtin, needs_qmdb) VALUES {rows}",
+        [value for view in views for value in (view.name, view.description, view.sql,
+                                               json.dumps([p.as_dict() for p in view.params]),
+                                               view.builtin, view.needs_qmdb)],
     )
 
 
@@ -156,9 +160,7 @@ def install(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """
     stored = {v.name: v for v in list_views(con)}
     builtins = builtin_views()
-    for view in builtins:
-        if stored.get(view.name) != view:
-            _store(con, view)
+    _store(con, *(view for view in builtins if stored.get(view.name) != view))
     wanted = list_views(con)
     present = _installed(con)
     pending = [v for v in wanted if v.name not in present or stored.get(v.name) != v]
