@@ -36,7 +36,8 @@ def load(con: duckdb.DuckDBPyConnection, model: str, dataset: str) -> tuple[pa.T
 
 
 def _codes(column: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
-    return pc.index_in(column, value_set=pa.array(classes, pa.string())).to_numpy().astype(np.int64)
+    codes = pc.index_in(column.combine_chunks(), value_set=pa.array(classes, pa.string()))
+    return codes.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def to_boxes(labels: pa.Table, preds: pa.Table, classes: list[str]) -> tuple[Boxes, Boxes]:
@@ -45,7 +46,7 @@ def to_boxes(labels: pa.Table, preds: pa.Table, classes: list[str]) -> tuple[Box
     `Boxes.image` is the image's `image_order` (one-to-one with `image_id`), so that
     tied scores across images are taken in COCO's image id order.
     """
-    col = lambda t, name: t[name].to_numpy()  # noqa: E731
+    col = _np
     gt = Boxes(image=col(labels, "image_order"), cls=_codes(labels["class"], classes),
                box=np.stack([col(labels, c) for c in "xywh"], 1), order=col(labels, "label_id"),
                area=col(labels, "area"), crowd=col(labels, "iscrowd").astype(bool))
@@ -62,39 +63,63 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return values[np.maximum(index, 0)]
 
 
+def _np(table: pa.Table, name: str) -> np.ndarray:
+    """A column as one numpy array (one chunk first: a chunked column's `to_numpy` is many times slower)."""
+    return table[name].combine_chunks().to_numpy(zero_copy_only=False)
+
+
+def _coded(values: np.ndarray, names: list[str] | pa.Array) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(values), names if isinstance(names, pa.Array) else pa.array(names))
+
+
+_ITEM_TYPES, _OUTCOMES = pa.array(["prediction", "label"]), pa.array(["TP", "FP", "FN"])
+
+
 def match_rows(model: str, labels: pa.Table, preds: pa.Table, m: Matching) -> pa.Table:
-    """One `matches` row per prediction and per label at each IoU threshold (area range 'all')."""
+    """One `matches` row per prediction and per label at each IoU threshold (area range 'all').
+
+    Rows go item by item, the thresholds of one item together: the columns that do not
+    change with the threshold come in runs DuckDB stores compressed. Strings are
+    dictionary-coded (item type, outcome, class): no Python string per row.
+    """
     T = len(IOU_THRESHOLDS)
     thresholds = np.round(IOU_THRESHOLDS, 2)
     n_dt, n_gt = preds.num_rows, labels.num_rows
-    pid, lid = preds["prediction_id"].to_numpy(), labels["label_id"].to_numpy()
-    score = preds["score"].to_numpy()
+    pid, lid = _np(preds, "prediction_id"), _np(labels, "label_id")
+    score = _np(preds, "score")
+    d_class, g_class = (t["class"].combine_chunks().cast(pa.string()) for t in (preds, labels))
+    classes = pc.unique(pa.concat_arrays([d_class, g_class]))
+    d_code = pc.index_in(d_class, value_set=classes).to_numpy(zero_copy_only=False).astype(np.int32)
+    g_code = pc.index_in(g_class, value_set=classes).to_numpy(zero_copy_only=False).astype(np.int32)
+    each = lambda values: np.repeat(values, T)  # noqa: E731  (one value per item, for each of its thresholds)
 
-    d_match = m.dt_match.ravel()
+    d_match = m.dt_match.T.ravel()                    # [item, threshold]
     d_hit = d_match >= 0
     d_label = np.where(d_hit, _at(lid, d_match), 0)
-    g_match = m.gt_match.ravel()
+    g_match = m.gt_match.T.ravel()
     g_hit = g_match >= 0
     g_pred = np.where(g_hit, _at(pid, g_match), 0)
-    g_iou = np.where(g_hit, _at(m.dt_iou.ravel(), np.repeat(np.arange(T), n_gt) * n_dt + g_match), np.nan)
-    rank = (m.dt_rank + 1).astype(np.int32)
+    g_iou = np.where(g_hit, _at(m.dt_iou.ravel(), np.tile(np.arange(T), n_gt) * n_dt + g_match), np.nan)
+    n = T * (n_dt + n_gt)
+    is_label = np.zeros(n, np.int8)
+    is_label[T * n_dt:] = 1
+    outcome = np.concatenate([np.where(d_hit, 0, 1), np.where(g_hit, 0, 2)]).astype(np.int8)
     return pa.table({
-        "threshold": np.concatenate([np.repeat(thresholds, n_dt), np.repeat(thresholds, n_gt)]),
-        "item_type": pa.array(["prediction"] * (T * n_dt) + ["label"] * (T * n_gt)).dictionary_encode(),
-        "image_id": np.concatenate([np.tile(preds["image_id"].to_numpy(), T), np.tile(labels["image_id"].to_numpy(), T)]),
-        "class": pa.concat_arrays([pa.concat_arrays([preds["class"].combine_chunks()] * T),
-                                   pa.concat_arrays([labels["class"].combine_chunks()] * T)]) if T else pa.array([]),
-        "prediction_id": pa.array(np.concatenate([np.tile(pid, T), g_pred]),
+        "threshold": np.tile(thresholds, n_dt + n_gt),
+        "item_type": _coded(is_label, _ITEM_TYPES),
+        "image_id": np.concatenate([each(_np(preds, "image_id")), each(_np(labels, "image_id"))]),
+        "class": _coded(np.concatenate([each(d_code), each(g_code)]), classes),
+        "prediction_id": pa.array(np.concatenate([each(pid), g_pred]),
                                   mask=np.concatenate([np.zeros(T * n_dt, bool), ~g_hit])),
-        "label_id": pa.array(np.concatenate([d_label, np.tile(lid, T)]),
+        "label_id": pa.array(np.concatenate([d_label, each(lid)]),
                              mask=np.concatenate([~d_hit, np.zeros(T * n_gt, bool)])),
-        "score": pa.array(np.concatenate([np.tile(score, T), np.where(g_hit, _at(score, g_match), 0)]),
+        "score": pa.array(np.concatenate([each(score), np.where(g_hit, _at(score, g_match), 0)]),
                           mask=np.concatenate([np.zeros(T * n_dt, bool), ~g_hit])),
-        "iou": pa.array(np.concatenate([m.dt_iou.ravel(), g_iou]), from_pandas=True),
-        "outcome": pa.array(np.concatenate([np.where(d_hit, "TP", "FP"), np.where(g_hit, "TP", "FN")])),
-        "ignored": np.concatenate([m.dt_ignore[0].ravel(), np.tile(m.gt_ignore[0], T)]),
-        "det_rank": pa.array(np.concatenate([np.tile(rank, T), np.zeros(T * n_gt, np.int32)]),
-                             mask=np.concatenate([np.zeros(T * n_dt, bool), np.ones(T * n_gt, bool)])),
+        "iou": pa.array(np.concatenate([m.dt_iou.T.ravel(), g_iou]), from_pandas=True),
+        "outcome": _coded(outcome, _OUTCOMES),
+        "ignored": np.concatenate([m.dt_ignore[0].T.ravel(), each(m.gt_ignore[0])]),
+        "det_rank": pa.array(np.concatenate([each((m.dt_rank + 1).astype(np.int32)), np.zeros(T * n_gt, np.int32)]),
+                             mask=is_label.astype(bool)),
     })
 
 
