@@ -12,7 +12,8 @@ sizes, crowd regions, empty and prediction-only images, 20 classes) go through
 - qmdb end to end: qmdb.evaluate() on a DuckDB project (read the tables, match,
   accumulate, write `matches` and `eval_ap` in one transaction),
 - the `qmdb evaluate` command on the same project as a file: the wall time of a new
-  Python process (its imports, opening the file, evaluating, writing, closing),
+  Python process (its imports, opening the file, evaluating, writing, closing); its
+  numbers are the 4 decimals it prints, so its |Δ| column reads up to 5e-5,
 
 and the table reports each one's seconds (the least of `--repeat` runs), its speed-up over pycocotools and over
 faster-coco-eval and the largest difference of its 12 summary numbers from
