@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from .accumulate import Accumulated, accumulate
 from .matching import Boxes, Matching, match
 from .order import IMAGE_ORDER
-from .params import AREA_LABELS, IOU_THRESHOLDS, MAX_DETS
+from .params import IOU_THRESHOLDS, MAX_DETS
 
 # `image_order` sorts images as COCOeval does (by the COCO image id for a COCO dataset): its tie rule.
 _LABELS = f"""

@@ -43,7 +43,7 @@ import pyarrow as pa
 from ..errors import QmdbError
 from .accumulate import Accumulated, accumulate
 from .detection import match_rows
-from .matching import Boxes, Matching, greedy  # noqa: F401  (greedy: the one matcher, shown above)
+from .matching import Boxes, greedy
 from .params import AREA_LABELS, AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, SUMMARY
 
 
