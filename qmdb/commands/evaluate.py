@@ -3,7 +3,6 @@
 import argparse
 
 from ..database import project
-from ..evaluation import error_breakdown, evaluate, find_errors, slice
 from ..output import FORMATS, write
 
 NAME = "evaluate"
@@ -32,6 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: building the command line's parser imports every command module.
+    from ..evaluation.run import evaluate
+
     with project(args.database) as con:
         for model in args.model:
             if not (args.reuse and (args.where is not None or args.errors)):
@@ -46,12 +48,16 @@ def run(args: argparse.Namespace) -> int:
         if args.errors:
             import pyarrow as pa
 
+            from ..evaluation.errors import error_breakdown, find_errors
+
             for model in args.model:
                 find_errors(con, model, dataset=args.dataset, iou_type=args.iou_type)
             parts = [error_breakdown(con, model, where=args.where, by=args.by, iou_type=args.iou_type).to_arrow_table()
                      for model in args.model]
             write(con.from_arrow(pa.concat_tables(parts)), args.format, args.output, max_width=args.max_width)
         elif args.where is not None:
+            from ..evaluation.slices import slice
+
             write(slice(con, args.where, model_name=args.model, iou_threshold=args.iou_threshold,
                         min_score=args.min_score, iou_type=args.iou_type), args.format, args.output, max_width=args.max_width)
     return 0

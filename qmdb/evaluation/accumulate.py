@@ -43,9 +43,37 @@ class Accumulated:
         return out
 
 
+def _segment_base(cumulative: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The running count before each segment: `cumulative[:, bounds[k] - 1]`, 0 for a segment at the start."""
+    before = cumulative[:, np.maximum(bounds[:-1] - 1, 0)]
+    return np.where(bounds[:-1] > 0, before, 0)
+
+
+def _first_reaching(gts: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """`[K, R]`: the fewest true positives x with ``x / gts[k] >= thresholds[r]`` in floating point.
+
+    Recall is tp / gts, monotone in tp, so COCO's `searchsorted(rc, recThrs)` is a search
+    for this integer in the (exact) TP counts.
+    """
+    g = np.maximum(gts, 1).astype(float)[:, None]
+    x = np.clip(np.ceil(thresholds[None, :] * g), 0, g)
+    for _ in range(2):                       # ceil's rounding is off by at most one either way
+        x -= (x > 0) & ((x - 1) / g >= thresholds[None, :])
+        x += (x / g < thresholds[None, :]) & (x <= g)
+    return x.astype(np.int64)
+
+
 def accumulate(gt: Boxes, dt: Boxes, matching: Matching, n_classes: int, *,
                max_dets: tuple[int, ...] = MAX_DETS, recall_thresholds: np.ndarray = RECALL_THRESHOLDS) -> Accumulated:
-    """Precision/recall curves per class, area range and maxDets from the matches."""
+    """Precision/recall curves per class, area range and maxDets from the matches.
+
+    All classes and thresholds at once: the detections sorted by class, TP/FP
+    counts cumulated per class segment, and COCO's per-class, per-threshold
+    `searchsorted(rc, recThrs, 'left')` one search of integer keys (segment,
+    TP count) for the TP count that first reaches each recall threshold; only
+    the precision envelope loops over classes. Every float is the one COCOeval
+    computes.
+    """
     A, T = matching.dt_hit.shape[:2]
     R, K, M = len(recall_thresholds), n_classes, len(max_dets)
     precision = -np.ones((T, R, K, A, M))
@@ -58,34 +86,42 @@ def accumulate(gt: Boxes, dt: Boxes, matching: Matching, n_classes: int, *,
     ranks = matching.dt_rank[order]
     hits = [np.take(matching.dt_hit[a], order, axis=1) for a in range(A)]
     ignores = [np.take(matching.dt_ignore[a], order, axis=1) for a in range(A)]
+    reach = [_first_reaching(gts[:, a], recall_thresholds) for a in range(A)]
     for m, max_det in enumerate(max_dets):
         within = ranks < max_det
+        everything = bool(within.all())
         cls = dt.cls[order[within]]
+        N = len(cls)
         bounds = np.searchsorted(cls, np.arange(K + 1))
+        nd = np.diff(bounds)
         for a in range(A):
-            hit, ignored = hits[a][:, within], ignores[a][:, within]
+            counted = gts[:, a] > 0
+            dets[counted, a, m] = nd[counted]
+            recall[:, counted & (nd == 0), a, m] = 0
+            precision[:, :, counted & (nd == 0), a, m] = 0
+            evaluated = np.flatnonzero(counted & (nd > 0))
+            if not len(evaluated):
+                continue
+            hit, ignored = (hits[a], ignores[a]) if everything else (hits[a][:, within], ignores[a][:, within])
             tp_all = np.cumsum(hit & ~ignored, axis=1, dtype=np.int32)
-            fp_all = np.cumsum(~hit & ~ignored, axis=1, dtype=np.int32)
-            for k in np.flatnonzero(gts[:, a] > 0):
+            n_all = np.cumsum(~ignored, axis=1, dtype=np.int32)            # TP + FP so far
+            tp_n = tp_all - np.repeat(_segment_base(tp_all, bounds), nd, axis=1)
+            tp = tp_n.astype(float)
+            # fp + tp of COCO, summed as integers: the same double
+            pr = tp / ((n_all - np.repeat(_segment_base(n_all, bounds), nd, axis=1)) + np.spacing(1))
+            ends = bounds[evaluated + 1] - 1
+            recall[:, evaluated, a, m] = tp[:, ends] / gts[evaluated, a]
+            # (row, class, TP count) as one sorted integer key: one search for every (t, k, r).
+            key = (np.arange(T)[:, None] * (K + 1) + np.repeat(np.arange(K), nd)[None, :]) * (N + 2) + tp_n.astype(np.int64)
+            want = (np.arange(T)[:, None, None] * (K + 1) + evaluated[None, :, None]) * (N + 2) + reach[a][evaluated][None]
+            found = np.searchsorted(key.ravel(), want.ravel(), side="left").reshape(want.shape)
+            local = found - np.arange(T)[:, None, None] * N - bounds[evaluated][None, :, None]   # [T, k, R]
+            ok = local < nd[evaluated][None, :, None]
+            column = np.where(ok, found - np.arange(T)[:, None, None] * N, 0)
+            envelope = np.empty_like(pr)
+            for k in evaluated:
                 s, e = bounds[k], bounds[k + 1]
-                nd = e - s
-                dets[k, a, m] = nd
-                if nd == 0:
-                    recall[:, k, a, m] = 0
-                    precision[:, :, k, a, m] = 0
-                    continue
-                base_tp = tp_all[:, s - 1:s] if s else 0
-                base_fp = fp_all[:, s - 1:s] if s else 0
-                tp = (tp_all[:, s:e] - base_tp).astype(float)
-                fp = (fp_all[:, s:e] - base_fp).astype(float)
-                rc = tp / gts[k, a]
-                pr = tp / (fp + tp + np.spacing(1))
-                recall[:, k, a, m] = rc[:, -1]
-                envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-                q = np.zeros((T, R))
-                for t in range(T):
-                    inds = np.searchsorted(rc[t], recall_thresholds, side="left")
-                    ok = inds < nd
-                    q[t, ok] = envelope[t, inds[ok]]
-                precision[:, :, k, a, m] = q
+                envelope[:, s:e] = np.maximum.accumulate(pr[:, s:e][:, ::-1], axis=1)[:, ::-1]
+            q = np.where(ok, np.take_along_axis(envelope, column.reshape(T, -1), axis=1).reshape(ok.shape), 0.0)
+            precision[:, :, evaluated, a, m] = q.transpose(0, 2, 1)
     return Accumulated(precision, recall, gts, dets)

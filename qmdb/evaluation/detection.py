@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from .accumulate import Accumulated, accumulate
 from .matching import Boxes, Matching, match
 from .order import IMAGE_ORDER
-from .params import AREA_LABELS, IOU_THRESHOLDS, MAX_DETS
+from .params import IOU_THRESHOLDS, MAX_DETS
 
 # `image_order` sorts images as COCOeval does (by the COCO image id for a COCO dataset): its tie rule.
 _LABELS = f"""
@@ -35,21 +35,52 @@ def load(con: duckdb.DuckDBPyConnection, model: str, dataset: str) -> tuple[pa.T
     return labels, preds, classes
 
 
-def _codes(column: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
-    return pc.index_in(column, value_set=pa.array(classes, pa.string())).to_numpy().astype(np.int64)
+def load_arrays(con: duckdb.DuckDBPyConnection, model: str, dataset: str) -> tuple[dict, dict, list[str]]:
+    """`load` as numpy columns straight from DuckDB (no Arrow, no pandas), the class as `class_code`,
+    its index in the sorted class names."""
+    names = con.execute("SELECT DISTINCT l.class FROM labels l JOIN images i USING (image_id) "
+                        "WHERE i.dataset = $dataset AND l.w IS NOT NULL UNION SELECT DISTINCT p.class FROM predictions p "
+                        "JOIN images i USING (image_id) WHERE i.dataset = $dataset AND p.model = $model AND p.w IS NOT NULL",
+                        {"dataset": dataset, "model": model}).fetchall()
+    classes = sorted(name for (name,) in names)
+    code = "list_position($classes, class)::INTEGER - 1 AS class_code"
+    labels = con.sql(f"SELECT * EXCLUDE (class), {code} FROM ({_LABELS})",
+                     params={"dataset": dataset, "classes": classes}).fetchnumpy()
+    preds = con.sql(f"SELECT * EXCLUDE (class), {code} FROM ({_PREDICTIONS})",
+                    params={"dataset": dataset, "model": model, "classes": classes}).fetchnumpy()
+    return labels, preds, classes
 
 
-def to_boxes(labels: pa.Table, preds: pa.Table, classes: list[str]) -> tuple[Boxes, Boxes]:
-    """Arrow columns to the arrays `match` takes; ids order ties as COCO's list order.
+def _np(table: pa.Table | dict, name: str) -> np.ndarray:
+    """A column as one numpy array (one chunk first: a chunked column's `to_numpy` is many times slower)."""
+    if isinstance(table, dict):
+        return np.asarray(table[name])
+    return table[name].combine_chunks().to_numpy(zero_copy_only=False)
+
+
+def _rows(table: pa.Table | dict) -> int:
+    return len(next(iter(table.values()))) if isinstance(table, dict) else table.num_rows
+
+
+def _codes(table: pa.Table | dict, classes: list[str]) -> np.ndarray:
+    """Each row's class as its index in `classes`."""
+    if isinstance(table, dict):
+        return np.asarray(table["class_code"]).astype(np.int64)
+    codes = pc.index_in(table["class"].combine_chunks().cast(pa.string()), value_set=pa.array(classes, pa.string()))
+    return codes.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def to_boxes(labels: pa.Table | dict, preds: pa.Table | dict, classes: list[str]) -> tuple[Boxes, Boxes]:
+    """Columns (Arrow, or numpy from `load_arrays`) to the arrays `match` takes; ids order ties as COCO's list order.
 
     `Boxes.image` is the image's `image_order` (one-to-one with `image_id`), so that
     tied scores across images are taken in COCO's image id order.
     """
-    col = lambda t, name: t[name].to_numpy()  # noqa: E731
-    gt = Boxes(image=col(labels, "image_order"), cls=_codes(labels["class"], classes),
+    col = _np
+    gt = Boxes(image=col(labels, "image_order"), cls=_codes(labels, classes),
                box=np.stack([col(labels, c) for c in "xywh"], 1), order=col(labels, "label_id"),
                area=col(labels, "area"), crowd=col(labels, "iscrowd").astype(bool))
-    dt = Boxes(image=col(preds, "image_order"), cls=_codes(preds["class"], classes),
+    dt = Boxes(image=col(preds, "image_order"), cls=_codes(preds, classes),
                box=np.stack([col(preds, c) for c in "xywh"], 1), order=col(preds, "prediction_id"),
                score=col(preds, "score"))
     return gt, dt
@@ -62,66 +93,103 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return values[np.maximum(index, 0)]
 
 
-def match_rows(model: str, labels: pa.Table, preds: pa.Table, m: Matching) -> pa.Table:
-    """One `matches` row per prediction and per label at each IoU threshold (area range 'all')."""
+# `coded_rows` as the `matches` table's columns (model, class names and IoU type are parameters).
+MATCHES_FROM_CODED = """
+    SELECT $model, threshold, CASE kind WHEN 0 THEN 'prediction' ELSE 'label' END, image_id,
+           $classes[class_code + 1], CASE WHEN kind = 0 OR outcome = 0 THEN prediction_id END,
+           CASE WHEN kind = 1 OR outcome = 0 THEN label_id END, CASE WHEN kind = 0 OR outcome = 0 THEN score END,
+           CASE WHEN NOT isnan(iou) THEN iou END, CASE outcome WHEN 0 THEN 'TP' WHEN 1 THEN 'FP' ELSE 'FN' END,
+           ignored, CASE WHEN kind = 0 THEN det_rank END, NULL, $iou_type
+    FROM {table}
+"""
+
+
+def coded_rows(labels: pa.Table | dict, preds: pa.Table | dict, m: Matching, classes: list[str]) -> dict[str, np.ndarray]:
+    """One `matches` row per prediction and per label at each IoU threshold (area range 'all'), as numpy
+    columns with codes for the strings: `kind` 0 prediction / 1 label, `outcome` 0 TP / 1 FP / 2 FN,
+    `class_code` the index in `classes`; ids, score and rank hold anything where their column is NULL
+    (`MATCHES_FROM_CODED` decodes them).
+
+    Rows go item by item, the thresholds of one item together: the columns that do not
+    change with the threshold come in runs DuckDB stores compressed.
+    """
     T = len(IOU_THRESHOLDS)
     thresholds = np.round(IOU_THRESHOLDS, 2)
-    n_dt, n_gt = preds.num_rows, labels.num_rows
-    pid, lid = preds["prediction_id"].to_numpy(), labels["label_id"].to_numpy()
-    score = preds["score"].to_numpy()
+    n_dt, n_gt = _rows(preds), _rows(labels)
+    pid, lid = _np(preds, "prediction_id"), _np(labels, "label_id")
+    score = _np(preds, "score").astype(float)
+    each = lambda values: np.repeat(values, T)  # noqa: E731  (one value per item, for each of its thresholds)
 
-    d_match = m.dt_match.ravel()
+    d_match = m.dt_match.T.ravel()                    # [item, threshold]
     d_hit = d_match >= 0
-    d_label = np.where(d_hit, _at(lid, d_match), 0)
-    g_match = m.gt_match.ravel()
+    g_match = m.gt_match.T.ravel()
     g_hit = g_match >= 0
-    g_pred = np.where(g_hit, _at(pid, g_match), 0)
-    g_iou = np.where(g_hit, _at(m.dt_iou.ravel(), np.repeat(np.arange(T), n_gt) * n_dt + g_match), np.nan)
-    rank = (m.dt_rank + 1).astype(np.int32)
+    g_iou = np.where(g_hit, _at(m.dt_iou.ravel(), np.tile(np.arange(T), n_gt) * n_dt + g_match), np.nan)
+    kind = np.zeros(T * (n_dt + n_gt), np.int8)
+    kind[T * n_dt:] = 1
+    return {
+        "threshold": np.tile(thresholds, n_dt + n_gt),
+        "kind": kind,
+        "image_id": np.concatenate([each(_np(preds, "image_id")), each(_np(labels, "image_id"))]).astype(np.int64),
+        "class_code": np.concatenate([each(_codes(preds, classes)), each(_codes(labels, classes))]).astype(np.int32),
+        "prediction_id": np.concatenate([each(pid), _at(pid, g_match)]).astype(np.int64),
+        "label_id": np.concatenate([_at(lid, d_match), each(lid)]).astype(np.int64),
+        "score": np.concatenate([each(score), _at(score, g_match)]),
+        "iou": np.concatenate([m.dt_iou.T.ravel(), g_iou]),
+        "outcome": np.concatenate([np.where(d_hit, 0, 1), np.where(g_hit, 0, 2)]).astype(np.int8),
+        "ignored": np.concatenate([m.dt_ignore[0].T.ravel(), each(m.gt_ignore[0])]),
+        "det_rank": np.concatenate([each((m.dt_rank + 1).astype(np.int32)), np.zeros(T * n_gt, np.int32)]),
+    }
+
+
+def match_rows(model: str, labels: pa.Table, preds: pa.Table, m: Matching) -> pa.Table:
+    """`coded_rows` as an Arrow table of the `matches` columns (without model), NULLs and strings decoded."""
+    d_class, g_class = (t["class"].combine_chunks().cast(pa.string()) for t in (preds, labels))
+    classes = pc.unique(pa.concat_arrays([d_class, g_class])).to_pylist()
+    c = coded_rows(labels, preds, m, classes)
+    pred, hit = c["kind"] == 0, c["outcome"] == 0
+    coded = lambda codes, names: pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, pa.string()))  # noqa: E731
     return pa.table({
-        "threshold": np.concatenate([np.repeat(thresholds, n_dt), np.repeat(thresholds, n_gt)]),
-        "item_type": pa.array(["prediction"] * (T * n_dt) + ["label"] * (T * n_gt)).dictionary_encode(),
-        "image_id": np.concatenate([np.tile(preds["image_id"].to_numpy(), T), np.tile(labels["image_id"].to_numpy(), T)]),
-        "class": pa.concat_arrays([pa.concat_arrays([preds["class"].combine_chunks()] * T),
-                                   pa.concat_arrays([labels["class"].combine_chunks()] * T)]) if T else pa.array([]),
-        "prediction_id": pa.array(np.concatenate([np.tile(pid, T), g_pred]),
-                                  mask=np.concatenate([np.zeros(T * n_dt, bool), ~g_hit])),
-        "label_id": pa.array(np.concatenate([d_label, np.tile(lid, T)]),
-                             mask=np.concatenate([~d_hit, np.zeros(T * n_gt, bool)])),
-        "score": pa.array(np.concatenate([np.tile(score, T), np.where(g_hit, _at(score, g_match), 0)]),
-                          mask=np.concatenate([np.zeros(T * n_dt, bool), ~g_hit])),
-        "iou": pa.array(np.concatenate([m.dt_iou.ravel(), g_iou]), from_pandas=True),
-        "outcome": pa.array(np.concatenate([np.where(d_hit, "TP", "FP"), np.where(g_hit, "TP", "FN")])),
-        "ignored": np.concatenate([m.dt_ignore[0].ravel(), np.tile(m.gt_ignore[0], T)]),
-        "det_rank": pa.array(np.concatenate([np.tile(rank, T), np.zeros(T * n_gt, np.int32)]),
-                             mask=np.concatenate([np.zeros(T * n_dt, bool), np.ones(T * n_gt, bool)])),
+        "threshold": c["threshold"],
+        "item_type": coded(c["kind"], ["prediction", "label"]),
+        "image_id": c["image_id"],
+        "class": coded(c["class_code"], classes),
+        "prediction_id": pa.array(c["prediction_id"], mask=~(pred | hit)),
+        "label_id": pa.array(c["label_id"], mask=~(~pred | hit)),
+        "score": pa.array(c["score"], mask=~(pred | hit)),
+        "iou": pa.array(c["iou"], from_pandas=True),
+        "outcome": coded(c["outcome"], ["TP", "FP", "FN"]),
+        "ignored": c["ignored"],
+        "det_rank": pa.array(c["det_rank"], mask=~pred),
     })
 
 
-def ap_rows(acc: Accumulated, classes: list[str]) -> pa.Table:
-    """One `eval_ap` row per class, IoU threshold, area range and maxDets (AP and recall NULL where COCO has -1)."""
+# `ap_rows` as the `eval_ap` table's columns (model, class names and IoU type are parameters).
+AP_FROM_CODED = """
+    SELECT $model, $classes[class_code + 1], threshold, $areas[area + 1], max_dets,
+           CASE WHEN NOT isnan(ap) THEN ap END, CASE WHEN recall > -1 THEN recall END, gts, dets, $iou_type
+    FROM {table}
+"""
+
+
+def ap_rows(acc: Accumulated) -> dict[str, np.ndarray]:
+    """One `eval_ap` row per class, IoU threshold, area range and maxDets, coded as `AP_FROM_CODED` reads them
+    (AP and recall NULL where COCO has -1)."""
     ap = acc.ap()                                     # [T, K, A, M]
     T, K, A, M = ap.shape
     t, k, a, m = (g.ravel() for g in np.meshgrid(np.arange(T), np.arange(K), np.arange(A), np.arange(M), indexing="ij"))
-    recall = acc.recall[t, k, a, m]
-    return pa.table({
-        "class": pa.array(np.array(classes, dtype=object)[k]) if K else pa.array([], pa.string()),
-        "threshold": np.round(IOU_THRESHOLDS, 2)[t],
-        "area_range": pa.array(np.array(AREA_LABELS, dtype=object)[a]),
-        "max_dets": np.array(MAX_DETS, dtype=np.int32)[m],
-        "ap": pa.array(ap[t, k, a, m], from_pandas=True),
-        "recall": pa.array(np.where(recall > -1, recall, np.nan), from_pandas=True),
-        "gts": acc.gts[k, a],
-        "dets": acc.dets[k, a, m],
-    })
+    return {"class_code": k.astype(np.int32), "threshold": np.round(IOU_THRESHOLDS, 2)[t], "area": a.astype(np.int32),
+            "max_dets": np.array(MAX_DETS, dtype=np.int32)[m], "ap": ap[t, k, a, m], "recall": acc.recall[t, k, a, m],
+            "gts": acc.gts[k, a].astype(np.int64), "dets": acc.dets[k, a, m].astype(np.int64)}
 
 
 def evaluate_detection(con: duckdb.DuckDBPyConnection, model: str, dataset: str, *,
-                       progress: bool = True) -> tuple[pa.Table, pa.Table, Accumulated, dict]:
-    """Match and accumulate; returns the rows for `matches` and `eval_ap`, the curves and the counts."""
-    labels, preds, classes = load(con, model, dataset)
+                       progress: bool = True) -> tuple[dict, dict, list[str], Accumulated, dict]:
+    """Match and accumulate; returns the coded rows for `matches` and `eval_ap` (`coded_rows`, `ap_rows`),
+    the class names, the curves and the counts."""
+    labels, preds, classes = load_arrays(con, model, dataset)
     gt, dt = to_boxes(labels, preds, classes)
     m = match(gt, dt, progress=progress)
     acc = accumulate(gt, dt, m, len(classes))
-    counts = {"labels": labels.num_rows, "predictions": preds.num_rows}
-    return match_rows(model, labels, preds, m), ap_rows(acc, classes), acc, counts
+    counts = {"labels": len(gt), "predictions": len(dt)}
+    return coded_rows(labels, preds, m, classes), ap_rows(acc), classes, acc, counts

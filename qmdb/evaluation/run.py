@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
-import pyarrow.compute as pc
 
 from ..errors import QmdbError
 from ..transaction import transaction
 from .classification import classification_rows
-from .detection import evaluate_detection
+from .detection import AP_FROM_CODED, MATCHES_FROM_CODED, evaluate_detection
+from .params import AREA_LABELS
 
 _COLUMNS = ("model, threshold, item_type, image_id, class, prediction_id, label_id, score, iou, "
             "outcome, ignored, det_rank, label_score")
@@ -82,6 +82,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     dataset, task = resolve(con, model, dataset)
     start = time.perf_counter()
     images = _one(con, "SELECT count(*) FROM images WHERE dataset = ?", [dataset])[0][0]
+    coded = iou_type == "bbox" and task == "detection"   # numpy columns decoded in SQL: no Arrow, no pandas
     if iou_type != "bbox":
         from .segm import evaluate_segm
 
@@ -89,9 +90,11 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
         rows, ap, stats, task = report.matches.drop_columns(["iou_type"]), report.ap.drop_columns(["iou_type"]), report.stats, "detection"
         counts = {"labels": report.labels, "predictions": report.predictions}
     elif task == "detection":
-        rows, ap, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
+        rows, ap, classes, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
         stats = acc.stats()
     else:
+        import pyarrow.compute as pc
+
         rows, ap, stats = classification_rows(con, model, dataset).to_arrow_table(), None, {}
         counts = {kind: pc.sum(pc.equal(rows["item_type"], kind[:-1])).as_py() or 0
                   for kind in ("labels", "predictions")}
@@ -100,7 +103,13 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     with transaction(con, **tables):
         for table in ("matches", "eval_ap", "evaluations", "eval_errors"):
             con.execute(f"DELETE FROM {table} WHERE model = ? AND iou_type = ?", [model, iou_type])
-        if task == "detection":
+        if coded:
+            names = {"model": model, "classes": classes, "iou_type": iou_type}
+            con.execute(f"INSERT INTO matches ({_COLUMNS}, iou_type) "
+                        + MATCHES_FROM_CODED.format(table="_qmdb_match_rows"), names)
+            con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
+                        "iou_type) " + AP_FROM_CODED.format(table="_qmdb_ap_rows"), names | {"areas": list(AREA_LABELS)})
+        elif task == "detection":
             con.execute(f"INSERT INTO matches ({_COLUMNS}, iou_type) SELECT ? AS model, *, NULL, ? "
                         "FROM _qmdb_match_rows", [model, iou_type])
             con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "

@@ -3,7 +3,7 @@
 `evaluate_segm(con, model, iou_type="segm")` reads the dataset's masks and the
 model's masks from the project, computes mask IoU with pycocotools' own
 `maskUtils.iou` (crowd regions: intersection over the detection's area), and
-matches with COCOeval's greedy rules (`greedy`, below); `iou_type="keypoints"`
+matches with COCOeval's greedy rules (`matching.greedy`, the one matcher boxes use too); `iou_type="keypoints"`
 uses OKS (`qmdb.evaluation.keypoints`). The curves and the summary numbers come
 from `accumulate`, the same code as boxes, so the twelve numbers (ten for
 keypoints) are COCOeval's. Images are ordered by their COCO id (`images.source_id`)
@@ -43,80 +43,8 @@ import pyarrow as pa
 from ..errors import QmdbError
 from .accumulate import Accumulated, accumulate
 from .detection import match_rows
-from .matching import Boxes, Matching
+from .matching import Boxes, greedy
 from .params import AREA_LABELS, AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, SUMMARY
-
-
-def greedy(*, gt_image: np.ndarray, gt_cls: np.ndarray, gt_order: np.ndarray, gt_area: np.ndarray,
-           gt_crowd: np.ndarray, gt_ignore: np.ndarray, dt_image: np.ndarray, dt_cls: np.ndarray,
-           dt_order: np.ndarray, dt_score: np.ndarray, dt_area: np.ndarray, pair_dt: np.ndarray,
-           pair_gt: np.ndarray, pair_iou: np.ndarray, iou_thresholds: np.ndarray, area_ranges: np.ndarray,
-           max_det: int) -> Matching:
-    """A `Matching` (see `matching.Matching`) from candidate pairs of the same image and class.
-
-    `gt_ignore` is the ground truths' own ignore flag (crowd; for keypoints also no visible point);
-    the area ranges add theirs. `*_order` breaks ties as COCO's list order.
-    """
-    T, A = len(iou_thresholds), len(area_ranges)
-    thr = np.minimum(np.asarray(iou_thresholds, dtype=float), 1 - 1e-10)
-    n_gt, n_dt = len(gt_image), len(dt_image)
-    images, codes = np.unique(np.concatenate([gt_image, dt_image]), return_inverse=True)
-    n_cls = int(max(gt_cls.max(initial=-1), dt_cls.max(initial=-1))) + 1
-    dt_key = codes[n_gt:].astype(np.int64) * n_cls + dt_cls
-    ds = np.lexsort((dt_order, -dt_score, dt_key))
-    _, first, count = np.unique(dt_key[ds], return_index=True, return_counts=True)
-    dt_rank = np.empty(n_dt, dtype=np.int64)
-    dt_rank[ds] = np.arange(n_dt) - np.repeat(first, count)
-    dt_kept = dt_rank < max_det
-
-    gt_area = gt_area.astype(float)
-    ignored = gt_ignore[None, :] | (gt_area[None, :] < area_ranges[:, :1]) | (gt_area[None, :] > area_ranges[:, 1:])
-    gt_rank = np.empty(n_gt, dtype=np.int64)
-    gt_rank[np.argsort(gt_order, kind="stable")] = np.arange(n_gt)
-
-    keep = (pair_iou >= thr.min()) & dt_kept[pair_dt]
-    pd, pg, iou = pair_dt[keep], pair_gt[keep], pair_iou[keep]
-    by = np.lexsort((gt_rank[pg], pd))                    # candidates of a detection in ground-truth list order
-    pd, pg, iou = pd[by], pg[by], iou[by]
-    cand_dt, cand_first, cand_count = np.unique(pd, return_index=True, return_counts=True)
-
-    dt_hit = np.zeros((A, T, n_dt), dtype=bool)
-    dt_ig_match = np.zeros((A, T, n_dt), dtype=bool)
-    dt_match = np.full((T, n_dt), -1, dtype=np.int64)
-    dt_iou = np.full((T, n_dt), np.nan)
-    gt_match = np.full((T, n_gt), -1, dtype=np.int64)
-    matched = np.zeros((A, T, n_gt), dtype=bool)
-    step = dt_rank[cand_dt]
-    for r in np.unique(step):
-        rows = np.flatnonzero(step == r)
-        width = cand_count[rows]
-        c = int(width.max())
-        col = np.arange(c)
-        valid = col[None, :] < width[:, None]
-        at = cand_first[rows][:, None] + np.where(valid, col[None, :], 0)
-        g, v = pg[at], np.where(valid, iou[at], -1.0)
-        cand = (~matched[:, :, g] | gt_crowd[g]) & (v >= thr[:, None, None])       # [A, T, rows, c]
-        regular = cand & ~ignored[:, None, g]
-        pick = np.where(regular.any(-1, keepdims=True), regular, cand)
-        key = np.where(pick, v, -1.0)
-        m = c - 1 - np.argmax(key[..., ::-1], axis=-1)                              # the last of the best
-        best = np.take_along_axis(key, m[..., None], -1)[..., 0]
-        a_i, t_i, r_i = np.nonzero(best >= 0)
-        gi = g[r_i, m[a_i, t_i, r_i]]
-        di = cand_dt[rows][r_i]
-        matched[a_i, t_i, gi] = True
-        dt_hit[a_i, t_i, di] = True
-        dt_ig_match[a_i, t_i, di] = ignored[a_i, gi]
-        everything = a_i == 0
-        t0, d0, g0 = t_i[everything], di[everything], gi[everything]
-        dt_match[t0, d0] = g0
-        dt_iou[t0, d0] = best[0, t0, r_i[everything]]
-        gt_match[t0, g0] = d0
-
-    dt_area = dt_area.astype(float)
-    outside = (dt_area[None, :] < area_ranges[:, :1]) | (dt_area[None, :] > area_ranges[:, 1:])
-    dt_ignore = dt_ig_match | (~dt_hit & outside[:, None, :]) | ~dt_kept[None, None, :]
-    return Matching(dt_hit, dt_ignore, dt_rank, dt_kept, ignored, dt_match, dt_iou, gt_match)
 
 
 IOU_TYPES = ("segm", "keypoints")

@@ -62,8 +62,9 @@ def test_interrupted_write_keeps_the_previous_result(detection_project, monkeypa
     from qmdb.evaluation import run
 
     def broken(*args, **kwargs):
-        rows, ap, acc, counts = original(*args, **kwargs)
-        return rows.slice(0, 10), ap.drop_columns(["ap"]), acc, counts   # eval_ap insert fails mid-transaction
+        rows, ap, classes, acc, counts = original(*args, **kwargs)
+        # matches written, then the eval_ap insert fails mid-transaction (a column missing)
+        return {k: v[:10] for k, v in rows.items()}, {k: v for k, v in ap.items() if k != "ap"}, classes, acc, counts
 
     original = run.evaluate_detection
     monkeypatch.setattr(run, "evaluate_detection", broken)
