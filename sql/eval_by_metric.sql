@@ -1,11 +1,12 @@
--- description: Performance by any column: a numeric image or label metric cut into quantile bins (or the given edges), or a categorical column (image metadata such as camera, site or split, a label's annotator, an image's tags as 'tags') with one bin per value; per model and bin the support, recall (TPR) with a Wilson 95% interval, and for image-level columns precision (Wilson), false positives per image and COCO's 101-point AP at iou_threshold (mean over classes). Label-level columns give recall only: a false positive has no label to read them from.
--- param: metric_name VARCHAR = 'brightness' -- any column of image_metrics, label_metrics, images or labels, or 'tags'
+-- description: Performance by any column: a numeric image, label or prediction metric cut into quantile bins (or the given edges), or a categorical column (image metadata such as camera, site or split, a label's annotator, an image's tags as 'tags') with one bin per value; per model and bin the support, recall (TPR) with a Wilson 95% interval, and for image-level columns precision (Wilson), false positives per image and COCO's 101-point AP at iou_threshold (mean over classes). Label-level columns give recall only: a false positive has no label to read them from. Prediction-level columns (prediction_metrics, e.g. pred_box_area) put each prediction in the bin of its own value and a label in the bin of the prediction matched to it at iou_threshold; a label no prediction matched has no value and is left out, so they give precision (Wilson), false positives per image (over every image of the model, so the bins add up to the model's) and AP over the bin's predictions (the labels matched to them as the positives: how well the scores rank the bin's hits above its false positives), and no recall (NULL: every label counted is found by construction); labels counts the matched labels.
+-- param: metric_name VARCHAR = 'brightness' -- any column of image_metrics, label_metrics, prediction_metrics, images or labels, or 'tags'
 -- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted in recall and precision (AP uses every score)
 -- param: bins INTEGER = 4 -- number of quantile bins when no edges are given (numeric columns), 1 to 1000
 -- param: edges DOUBLE[] = NULL -- bin edges, e.g. [0.2, 0.5]; NULL cuts at quantiles (numeric columns)
 -- param: iou_type_name VARCHAR = 'bbox' -- which evaluation: 'bbox' (boxes, classifiers), 'segm' (masks) or 'keypoints'
+-- param: level VARCHAR = NULL -- where to read metric_name: 'image', 'label' or 'prediction'; NULL takes the first that has it: image_metrics, label_metrics, images, labels, prediction_metrics
 -- needs: tables
 WITH image_values AS (
     SELECT image_id AS item_id, value FROM (
@@ -17,6 +18,13 @@ label_values AS (
     SELECT label_id AS item_id, value FROM (
         UNPIVOT (SELECT label_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('label_id', 'versions')) AS DOUBLE) FROM label_metrics)
         ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE value
+    ) WHERE metric = metric_name
+),
+prediction_values AS (
+    SELECT prediction_id AS item_id, value FROM (
+        UNPIVOT (SELECT prediction_id, TRY_CAST(COLUMNS(lambda c: c NOT IN ('prediction_id', 'model', 'computed_at')) AS DOUBLE)
+                 FROM prediction_metrics)
+        ON COLUMNS(* EXCLUDE prediction_id) INTO NAME metric VALUE value
     ) WHERE metric = metric_name
 ),
 -- metadata: the columns of images and labels as text (ids and geometry left out), and an image's tags
@@ -38,18 +46,32 @@ label_categories AS (
         ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE value
     ) WHERE metric = metric_name
 ),
+-- where the name is found, in order of precedence (prediction_metrics last: a name found before keeps its meaning)
+levels AS (
+    SELECT 1 AS precedence, 'image' AS kind, false AS categorical, EXISTS (SELECT 1 FROM image_values) AS present
+    UNION ALL SELECT 2, 'label', false, EXISTS (SELECT 1 FROM label_values)
+    UNION ALL SELECT 3, 'image', true, EXISTS (SELECT 1 FROM image_categories)
+    UNION ALL SELECT 4, 'label', true, EXISTS (SELECT 1 FROM label_categories)
+    UNION ALL SELECT 5, 'prediction', false, EXISTS (SELECT 1 FROM prediction_values)
+),
 scope AS (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM image_values) THEN 'image'
-                WHEN EXISTS (SELECT 1 FROM label_values) THEN 'label'
-                WHEN EXISTS (SELECT 1 FROM image_categories) THEN 'image'
-                WHEN EXISTS (SELECT 1 FROM label_categories) THEN 'label'
-                ELSE error('eval_by_metric: no values for metric ''' || metric_name
-                           || ''' in image_metrics, label_metrics, images or labels (compute it first, or check its name)') END AS kind,
-           NOT EXISTS (SELECT 1 FROM image_values) AND NOT EXISTS (SELECT 1 FROM label_values) AS categorical
+    SELECT CASE WHEN level IS NOT NULL AND level NOT IN ('image', 'label', 'prediction')
+                THEN error('eval_by_metric: level must be ''image'', ''label'' or ''prediction'', not ''' || level || '''')
+                WHEN count(*) = 0
+                THEN error('eval_by_metric: no values for metric ''' || metric_name || ''' in '
+                           || CASE level WHEN 'image' THEN 'image_metrics or images'
+                                         WHEN 'label' THEN 'label_metrics or labels'
+                                         WHEN 'prediction' THEN 'prediction_metrics (qmdb evaluate --box-metrics fills it)'
+                                         ELSE 'image_metrics, label_metrics, prediction_metrics, images or labels' END
+                           || ' (compute it first, or check its name)')
+                ELSE arg_min(kind, precedence) END AS kind,
+           arg_min(categorical, precedence) AS categorical
+    FROM levels WHERE present AND (level IS NULL OR kind = level)
 ),
 r AS (
-    SELECT m.model, m.item_type, m.class, m.image_id, m.score, m.det_rank, m.outcome,
-           CASE WHEN s.categorical THEN NULL WHEN s.kind = 'image' THEN iv.value ELSE lv.value END AS value,
+    SELECT m.model, m.item_type, m.class, m.image_id, m.prediction_id, m.score, m.det_rank, m.outcome,
+           CASE WHEN s.categorical THEN NULL WHEN s.kind = 'image' THEN iv.value WHEN s.kind = 'label' THEN lv.value
+                ELSE pv.value END AS value,
            CASE WHEN NOT s.categorical THEN NULL WHEN s.kind = 'image' THEN ic.category ELSE lc.category END AS category,
            s.kind, s.categorical, o.image_order
     FROM matches m
@@ -60,6 +82,8 @@ r AS (
           FROM images i LEFT JOIN datasets d ON d.name = i.dataset) o ON o.image_id = m.image_id
     LEFT JOIN image_values iv ON iv.item_id = m.image_id AND NOT s.categorical
     LEFT JOIN label_values lv ON lv.item_id = m.label_id AND NOT s.categorical
+    -- a prediction's own value; a label's is its matched prediction's (NULL when unmatched: left out)
+    LEFT JOIN prediction_values pv ON pv.item_id = m.prediction_id AND s.kind = 'prediction'
     LEFT JOIN image_categories ic ON ic.item_id = m.image_id AND s.categorical
     LEFT JOIN label_categories lc ON lc.item_id = m.label_id AND s.categorical
     WHERE (model_name IS NULL OR m.model = model_name)
@@ -72,8 +96,9 @@ cuts AS (
                 THEN error('eval_by_metric: bins must be between 1 and 1000, not ' || bins) END AS refused,
            coalesce(edges, (
         SELECT quantile_cont(value, list_transform(range(1, least(greatest(bins, 1), 1000)), lambda i: i / bins))
-        FROM (SELECT DISTINCT CASE WHEN kind = 'image' THEN image_id END AS image_id, value FROM r
-              WHERE value IS NOT NULL AND (kind = 'image' OR item_type = 'label'))
+        FROM (SELECT DISTINCT CASE kind WHEN 'image' THEN image_id WHEN 'prediction' THEN prediction_id END AS item, value
+              FROM r WHERE value IS NOT NULL
+                       AND (kind = 'image' OR item_type = CASE kind WHEN 'label' THEN 'label' ELSE 'prediction' END))
     )) AS e
 ),
 binned AS (
@@ -81,7 +106,7 @@ binned AS (
                      ELSE CAST(len(list_filter(c.e, lambda x: x <= r.value)) AS INTEGER) END AS bin,
            CASE WHEN NOT r.categorical THEN c.e END AS e
     FROM r CROSS JOIN cuts c
-    WHERE c.refused IS NULL AND (r.value IS NOT NULL OR r.category IS NOT NULL) AND (r.kind = 'image' OR r.item_type = 'label')
+    WHERE c.refused IS NULL AND (r.value IS NOT NULL OR r.category IS NOT NULL) AND (r.kind <> 'label' OR r.item_type = 'label')
 ),
 rates AS (
     SELECT
@@ -102,10 +127,10 @@ rates AS (
 dets AS (
     SELECT model, bin, class, CAST(outcome = 'TP' AS INTEGER) AS hit,
            row_number() OVER (PARTITION BY model, bin, class ORDER BY score DESC, image_order, det_rank) AS n
-    FROM binned WHERE item_type = 'prediction' AND kind = 'image'
+    FROM binned WHERE item_type = 'prediction' AND kind IN ('image', 'prediction')
 ),
 npos AS (
-    SELECT model, bin, class, count(*) AS npos FROM binned WHERE item_type = 'label' AND kind = 'image' GROUP BY ALL
+    SELECT model, bin, class, count(*) AS npos FROM binned WHERE item_type = 'label' AND kind IN ('image', 'prediction') GROUP BY ALL
 ),
 curve AS (
     SELECT d.model, d.bin, d.class, d.n, p.npos,
@@ -136,6 +161,9 @@ class_ap AS (
 ),
 bin_ap AS (
     SELECT model, bin, avg(ap) AS ap, count(*) AS classes FROM class_ap GROUP BY model, bin
+),
+model_images AS (  -- prediction-level bins: false positives per image of the model
+    SELECT model, count(DISTINCT image_id) AS images FROM r GROUP BY model
 )
 SELECT
     r.model,
@@ -146,16 +174,18 @@ SELECT
     CASE WHEN r.categorical OR r.bin = len(r.e) THEN NULL ELSE r.e[r.bin + 1] END AS upper_edge,
     r.images,
     r.labels,
-    r.found / nullif(r.labels, 0) AS recall,
-    wilson_low(r.found, r.labels) AS recall_low,
-    wilson_high(r.found, r.labels) AS recall_high,
-    CASE WHEN r.kind = 'image' THEN r.tp + r.fp END AS predictions,
-    CASE WHEN r.kind = 'image' THEN r.tp / nullif(r.tp + r.fp, 0) END AS precision,
-    CASE WHEN r.kind = 'image' THEN wilson_low(r.tp, r.tp + r.fp) END AS precision_low,
-    CASE WHEN r.kind = 'image' THEN wilson_high(r.tp, r.tp + r.fp) END AS precision_high,
-    CASE WHEN r.kind = 'image' THEN r.fp / nullif(r.images, 0) END AS fp_per_image,
+    CASE WHEN r.kind <> 'prediction' THEN r.found / nullif(r.labels, 0) END AS recall,
+    CASE WHEN r.kind <> 'prediction' THEN wilson_low(r.found, r.labels) END AS recall_low,
+    CASE WHEN r.kind <> 'prediction' THEN wilson_high(r.found, r.labels) END AS recall_high,
+    CASE WHEN r.kind <> 'label' THEN r.tp + r.fp END AS predictions,
+    CASE WHEN r.kind <> 'label' THEN r.tp / nullif(r.tp + r.fp, 0) END AS precision,
+    CASE WHEN r.kind <> 'label' THEN wilson_low(r.tp, r.tp + r.fp) END AS precision_low,
+    CASE WHEN r.kind <> 'label' THEN wilson_high(r.tp, r.tp + r.fp) END AS precision_high,
+    CASE WHEN r.kind = 'image' THEN r.fp / nullif(r.images, 0)
+         WHEN r.kind = 'prediction' THEN r.fp / nullif(mi.images, 0) END AS fp_per_image,
     a.ap,
     r.category
 FROM rates r
 LEFT JOIN bin_ap a USING (model, bin)
+LEFT JOIN model_images mi USING (model)
 ORDER BY r.model, r.bin

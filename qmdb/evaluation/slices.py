@@ -7,6 +7,11 @@ column of `matches`, then of `image_metrics`, `label_metrics` and
 naming a column winning. A prediction row sees the label it matched,
 so label-level conditions restrict predictions to those matched in the slice
 (recall is exact; precision and AP are meaningful for image-level conditions).
+A label row sees the prediction matched to it, so a prediction-level condition
+(``pred_box_area < 1024``) puts a label in the slice of its matched prediction
+and an unmatched label in the rest (precision is exact; the slice's recall is
+not meaningful; `eval_by_metric` leaves unmatched labels out of a prediction
+metric's bins).
 
 The expression is parsed with sqlglot and must be one expression without
 subqueries or statements; it is regenerated from the parse tree, never pasted.

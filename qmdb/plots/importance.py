@@ -11,25 +11,40 @@ from .. import views
 from ._common import MAX_BINS, MAX_TOP, PlotError, bounded, figure, pick_model, save
 
 
+LEVELS = ("image", "label", "prediction")
+
+
 def importance_data(con: duckdb.DuckDBPyConnection, model: str | None = None, target: str = "recall",
-                    top: int = 15, bins: int = 10) -> list[dict]:
-    """The view's rows for one model and target ('recall' or 'precision'), best `top` by rank."""
+                    top: int = 15, bins: int = 10, level: str | None = None) -> list[dict]:
+    """The view's rows for one model and target ('recall' or 'precision'), best `top` by rank.
+
+    `level` ('image', 'label' or 'prediction') keeps one level's columns, ranked among themselves;
+    None ranks every level's. Prediction-level columns have a precision target only.
+    """
     bins, top = bounded("importance", "bins", bins, MAX_BINS), bounded("importance", "top", top, MAX_TOP)
     model = pick_model(con, model)
     if target not in ("recall", "precision"):
         raise PlotError(f"importance: target must be recall or precision, not '{target}'")
-    rows = (views.run(con, "eval_metric_importance", model_name=model, bins=bins)
+    if level is not None and level not in LEVELS:
+        raise PlotError(f"importance: level must be one of {', '.join(LEVELS)}, not '{level}'")
+    if level == "prediction" and target == "recall":
+        raise PlotError("importance: prediction-level columns have no recall (a missed label has no prediction "
+                        "to read them from); use target precision")
+    params = {"model_name": model, "bins": bins} | ({"level": level} if level is not None else {})
+    rows = (views.run(con, "eval_metric_importance", **params)
             .filter(f"target = '{target}'").order("rank, metric").limit(top).to_arrow_table().to_pylist())
     if not rows:
-        raise PlotError(f"eval_metric_importance has no '{target}' rows for model '{model}'")
+        raise PlotError(f"eval_metric_importance has no '{target}' rows for model '{model}'"
+                        + (f" at level '{level}'" if level else ""))
     return rows
 
 
 def plot_importance(con: duckdb.DuckDBPyConnection, path: str | Path | None, model: str | None = None,
-                    target: str = "recall", top: int = 15, bins: int = 10, format: str | None = None) -> Path | bytes:
+                    target: str = "recall", top: int = 15, bins: int = 10, format: str | None = None,
+                    level: str | None = None) -> Path | bytes:
     """Horizontal bars of mutual information (bits), most important metric on top, labelled with the
     correlation's sign and the success rate in the metric's lowest and highest bin."""
-    rows = importance_data(con, model, target, top, bins)
+    rows = importance_data(con, model, target, top, bins, level)
     model = rows[0]["model"]
     fig = figure(7.5, 0.9 + 0.32 * len(rows))
     ax = fig.add_subplot()
