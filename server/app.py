@@ -198,7 +198,8 @@ def _runs_here(cursor, view: views.View) -> bool:
 
 READ_ONLY_WRITES = (("POST", "/views"), ("DELETE", "/views/{name}"), ("POST", "/tags"),
                     ("POST", "/snapshots"), ("DELETE", "/snapshots/{name}"), ("POST", "/fix"),
-                    ("POST", "/batches/{batch_id}/undo"), ("POST", "/checks/run"))
+                    ("POST", "/batches/{batch_id}/undo"), ("POST", "/checks/run"),
+                    ("POST", "/gallery/tags"))
 
 
 def _refuse_writes(app: FastAPI) -> None:

@@ -1,7 +1,9 @@
 """The gallery page (`GET /gallery`), its static files, the cards of one page of a view or query
 (`POST /gallery/items`), what the page opens on (`GET /gallery/start`), plots as SVG (`GET /gallery/plots/{kind}.svg`), and the points of the
 embedding map view (`GET /gallery/map`, `qmdb.gallery.map_points`), and the map's lasso selection
-written as tags (`POST /gallery/tags`: write mode and the write token, as `POST /tags`).
+written as tags (`POST /gallery/tags`: a write route, on `server.writes.router` with `POST /tags`, so it is
+mounted only with --allow-writes and needs the write token; a read-only server refuses it with the
+other write routes, `server.app.READ_ONLY_WRITES`).
 
 Queries take the same path as `/query` and `/views/{name}/rows` (safety check, timeout, row cap);
 the boxes of each card come from one trusted query over `labels` and `predictions`
@@ -14,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
@@ -26,6 +27,8 @@ from .errors import ApiError
 from .limits import check_view_params
 from .execution import Query as Sql
 from .execution import dumps
+from .writes import _write
+from .writes import router as write_router
 
 STATIC = Path(__file__).parent / "static"
 MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
@@ -149,22 +152,10 @@ class SelectionTags(BaseModel):
     note: str | None = None
 
 
-def _writes_allowed(request: Request,
-                    credentials: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> None:
-    """403 on a read-only server; else the write token, exactly as the write routes check it."""
-    if not request.app.state.qmdb.settings.allow_writes:
-        raise ApiError(403, "read-only: start with --allow-writes")
-    from .writes import require_write_token
-
-    require_write_token(request, credentials)
-
-
-@router.post("/gallery/tags", status_code=201, dependencies=[Depends(_writes_allowed)],
-             summary="Tag every item of a selection (the map's lasso) in one transaction")
+@write_router.post("/gallery/tags", status_code=201,
+                   summary="Tag every item of a selection (the map's lasso) in one transaction")
 def tag_selection(request: Request, body: SelectionTags) -> dict:
     from qmdb.gallery.selection import tag_items
-
-    from .writes import _write
 
     tag_ids = _write(request, tag_items, body.item_type, body.item_ids, body.tag, body.author, body.note)
     return {"tagged": len(tag_ids), "tag_ids": tag_ids}
