@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -150,13 +151,20 @@ def _blur_sums(gray: np.ndarray, vertical: bool) -> tuple[float, float]:
     kept = 0.0
     if hi > lo:
         kept += cv2.sumElems(cv2.min(cut(nine, lo, hi), cv2.absdiff(cut(gray, SPAN, n), cut(gray, 0, n - SPAN))))[0]
-    border = [i for i in range(n - 1) if not lo <= i < hi]
+    border, ahead, behind = _border(n)
     if border:
-        ahead = [cv2.borderInterpolate(i + _HALF + 1, n, cv2.BORDER_REFLECT_101) for i in border]
-        behind = [cv2.borderInterpolate(i - _HALF, n, cv2.BORDER_REFLECT_101) for i in border]
         ds = cv2.absdiff(gather(gray, ahead), gather(gray, behind))
         kept += cv2.sumElems(cv2.min(gather(nine, border), ds))[0]
     return SPAN * cv2.sumElems(d)[0], kept
+
+
+@lru_cache(maxsize=256)
+def _border(n: int) -> tuple[list[int], list[int], list[int]]:
+    """The differences i (0 .. n − 2) whose box difference reads a reflected pixel, and for each the
+    rows (columns) of F(i + 5) and F(i − 4) with the border reflected as OpenCV does."""
+    border = [i for i in range(n - 1) if not _HALF <= i < n - SPAN + _HALF]
+    return (border, [cv2.borderInterpolate(i + _HALF + 1, n, cv2.BORDER_REFLECT_101) for i in border],
+            [cv2.borderInterpolate(i - _HALF, n, cv2.BORDER_REFLECT_101) for i in border])
 
 
 def _colour(half: Image) -> Colour:
