@@ -1,9 +1,10 @@
 """brightness: mean luminance."""
 
 from ..registry import image_metric
+from ..stats import levels
 
 
 @image_metric(version=2, unit="0..1")
 def brightness(image):
     """Mean luminance (ITU-R BT.601 grey level / 255): 0 = black, 1 = white."""
-    return image.gray_stats[0] / 255.0
+    return levels(image).mean / 255.0

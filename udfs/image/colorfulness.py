@@ -2,17 +2,16 @@
 
 import math
 
-import cv2
-
-from ..pixels import mean_var
 from ..registry import image_metric
+from ..stats import colour
 
 
 @image_metric(version=3, unit="≥ 0; ~15 slightly, ~60 quite, > 100 extremely colourful")
 def colorfulness(image):
     """Hasler–Süsstrunk colourfulness: σ_rgyb + 0.3·μ_rgyb of rg = R − G and yb = (R + G)/2 − B, at colour resolution (2×2 averages)."""
-    b, g, r = image.half.channels
-    m_rg, v_rg = mean_var(cv2.subtract(r, g, dtype=cv2.CV_16S))
-    # 2·yb = R + G − 2B, exact in int16
-    m_yb2, v_yb2 = mean_var(cv2.subtract(cv2.add(r, g, dtype=cv2.CV_16S), cv2.add(b, b, dtype=cv2.CV_16S)))
+    c = colour(image)
+    n, (b, g, r), (rg2, rb2, gb2) = c.count, c.sums, c.squares
+    m_rg, m_yb2 = (r - g) / n, (r + g - 2 * b) / n  # 2·yb = (R − B) + (G − B), so
+    yb2_2 = 2 * rb2 + 2 * gb2 - rg2  # Σ (2·yb)² = 2 Σ (R − B)² + 2 Σ (G − B)² − Σ (R − G)²
+    v_rg, v_yb2 = max(rg2 / n - m_rg * m_rg, 0.0), max(yb2_2 / n - m_yb2 * m_yb2, 0.0)
     return math.sqrt(v_rg + v_yb2 / 4) + 0.3 * math.hypot(m_rg, m_yb2 / 2)

@@ -1,6 +1,7 @@
 """is_overexposed: even the darkest pixels are nearly white (CleanVision's light rule, on the luminance)."""
 
 from ..registry import image_metric
+from ..stats import levels
 
 THRESHOLD = 243  # grey level: above CleanVision's 0.95 of full scale (242.25), for its 5th brightness percentile
 SHARE = 0.05
@@ -9,4 +10,4 @@ SHARE = 0.05
 @image_metric(version=3, type="BOOLEAN")
 def is_overexposed(image):
     """True when 95 % of the pixels have luminance above 0.95 of full scale (grey ≥ 243): washed out to nearly white."""
-    return image.gray_percentile(SHARE) >= THRESHOLD
+    return levels(image).percentile(SHARE) >= THRESHOLD

@@ -1,10 +1,10 @@
 """sharpness: variance of the Laplacian."""
 
-from ..pixels import mean_var
 from ..registry import image_metric
+from ..stats import edges
 
 
 @image_metric(version=2, unit="grey levels², ≥ 0; higher = sharper")
 def sharpness(image):
     """Variance of the 4-neighbour Laplacian of the luminance (Pech-Pacheco et al., 2000)."""
-    return mean_var(image.laplacian)[1]
+    return edges(image).laplacian_var
