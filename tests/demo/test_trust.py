@@ -47,8 +47,13 @@ def test_detector_scores_are_calibrated(con):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="the demo detector finds 0.58-0.61 of the digits by day and 0.50-0.51 at "
-                                       "night (targets 0.8 / 0.6): its digit classifier is right on about 0.8 of "
-                                       "the true boxes and its proposals miss about 0.1 of the digits")
+                                       "night (targets 0.8 / 0.6). Where the rest is lost, measured on 120 demo "
+                                       "scenes (367 digits): no proposal at IoU 0.5 for 0.16-0.20 (half of them "
+                                       "broken or merged, best IoU 0.3-0.5; faint and blurred ones most); calibrated "
+                                       "score under MIN_SCORE 0.12; right box, wrong digit 0.05; candidate score, "
+                                       "MAX_PER_IMAGE and NMS 0.08 together. The classifier is right on 0.79-0.83 "
+                                       "of true boxes and 0.76 of covering proposals; an MLP in place of the LDA "
+                                       "does no better (0.75)")
 def test_detector_recall_by_time_of_day(con):
     recall = {r["time_of_day"]: r["recall"] for r in trust.detector_recall(con)}
     assert recall["day"] >= 0.8 and recall["night"] >= 0.6, recall
