@@ -48,33 +48,54 @@ def open_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> int:
     return batch.batch_id
 
 
-@contextmanager
-def recording(con: duckdb.DuckDBPyConnection, batch: Batch, scope: str, params: dict | None = None,
-              keep_empty: bool = True) -> Iterator[Batch]:
-    """Record what the block does to the labels whose ids `scope` (a SELECT of label_id) returns,
-    before or after, as one batch. Runs inside the caller's transaction. With `keep_empty=False`
-    a batch that changed nothing leaves no row in `label_batches`."""
-    params = params or {}
-    open_batch(con, batch)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {BEFORE} AS SELECT * FROM labels WHERE label_id IN ({scope})", params)
-    try:
-        yield batch
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {AFTER} AS SELECT * FROM labels WHERE label_id IN ({scope}) "
-                    f"OR label_id IN (SELECT label_id FROM {BEFORE})", params)
-        batch.changes = _write_versions(con, batch)
-        if batch.changes or keep_empty:
+class Recorder:
+    """One batch recorded in parts: `part(scope)` records what its block does to the labels in
+    `scope`, as `recording` does, and adds the versions to the same batch; `close()` ends it. An
+    import writes its labels chunk by chunk so: each chunk's snapshot and diff are set-based and
+    bounded, and the batch is still one."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, batch: Batch, keep_empty: bool = True):
+        self.con, self.batch, self.keep_empty = con, batch, keep_empty
+        batch.changes = 0
+        open_batch(con, batch)
+
+    @contextmanager
+    def part(self, scope: str, params: dict | None = None) -> Iterator[Batch]:
+        con, params = self.con, params or {}
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {BEFORE} AS SELECT * FROM labels WHERE label_id IN ({scope})", params)
+        try:
+            yield self.batch
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {AFTER} AS SELECT * FROM labels WHERE label_id IN ({scope}) "
+                        f"OR label_id IN (SELECT label_id FROM {BEFORE})", params)
+            self.batch.changes += _write_versions(con, self.batch)
+        finally:
+            for name in (BEFORE, AFTER):
+                try:
+                    con.execute(f"DROP TABLE IF EXISTS {name}")
+                except duckdb.TransactionException:  # an aborted transaction: its ROLLBACK drops them
+                    pass
+
+    def close(self) -> None:
+        con, batch = self.con, self.batch
+        if batch.changes or self.keep_empty:
             con.execute("UPDATE label_batches SET changes = ? WHERE batch_id = ?", [batch.changes, batch.batch_id])
         else:
             con.execute("DELETE FROM label_batches WHERE batch_id = ?", [batch.batch_id])
         for table in METRIC_TABLES:
             con.execute(f"DELETE FROM {table} WHERE label_id IN (SELECT label_id FROM label_versions "
                         "WHERE batch_id = ? AND op <> 'insert')", [batch.batch_id])
-    finally:
-        for name in (BEFORE, AFTER):
-            try:
-                con.execute(f"DROP TABLE IF EXISTS {name}")
-            except duckdb.TransactionException:  # an aborted transaction: its ROLLBACK drops them
-                pass
+
+
+@contextmanager
+def recording(con: duckdb.DuckDBPyConnection, batch: Batch, scope: str, params: dict | None = None,
+              keep_empty: bool = True) -> Iterator[Batch]:
+    """Record what the block does to the labels whose ids `scope` (a SELECT of label_id) returns,
+    before or after, as one batch. Runs inside the caller's transaction. With `keep_empty=False`
+    a batch that changed nothing leaves no row in `label_batches`."""
+    recorder = Recorder(con, batch, keep_empty)
+    with recorder.part(scope, params):
+        yield batch
+    recorder.close()
 
 
 def _write_versions(con: duckdb.DuckDBPyConnection, batch: Batch) -> int:

@@ -58,9 +58,11 @@ def import_dataset(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path,
     from .fields import strict_boxes
     from .store import write_dataset
 
-    with strict_boxes(strict):
-        batch = _module(dataset_formats(), fmt, "dataset").read(source, name=name, root=root, split=split)
-    return write_dataset(con, batch)
+    module = _module(dataset_formats(), fmt, "dataset")
+    streams = {"stream": True} if "stream" in inspect.signature(module.read).parameters else {}
+    with strict_boxes(strict):  # a streamed reader checks its labels while the writer consumes them
+        batch = module.read(source, name=name, root=root, split=split, **streams)
+        return write_dataset(con, batch)
 
 
 def import_predictions(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path, *, model: str, dataset: str,

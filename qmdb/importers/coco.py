@@ -24,13 +24,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from ..errors import InputError
+from . import fastfields as q
 from . import fields as f
 from . import jsonstream
 from .extras import as_column, check_name
@@ -41,6 +44,13 @@ from .store import DatasetBatch
 IMAGE_FIELDS = {"id", "file_name", "width", "height"}
 IMAGE_IGNORED = frozenset({"license", "coco_url", "flickr_url"})
 BATCH = 50_000  # records per parsed batch
+SCHEMAS = {  # the types the quick path expects; a block that does not parse so takes the exact path
+    "images": pa.schema([("id", pa.float64()), ("file_name", pa.string()), ("width", pa.float64()),
+                         ("height", pa.float64())]),
+    "annotations": pa.schema([("id", pa.float64()), ("image_id", pa.float64()), ("category_id", pa.float64()),
+                              ("bbox", pa.list_(pa.float64())), ("area", pa.float64()), ("iscrowd", pa.float64()),
+                              ("annotator", pa.string()), ("num_keypoints", pa.float64())]),
+}
 ANNOTATION_FIELDS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "annotator",
                      "keypoints", "num_keypoints"}
 
@@ -102,6 +112,14 @@ class _Extras:
             column.extend(item.get(key) for item in items)
         self.rows += len(items)
 
+    def add_columns(self, columns: dict[str, list], n: int) -> None:
+        """As `add`, from the columns of a block of `n` records (`fastfields.extras`)."""
+        for key in columns.keys() - self.columns.keys():
+            self.columns[key] = [None] * self.rows
+        for key, column in self.columns.items():
+            column.extend(columns[key] if key in columns else [None] * n)
+        self.rows += n
+
     def arrays(self, file: Path, name: str, table: str) -> dict[str, pa.Array]:
         """As `extras.extra_fields` makes them from the whole list."""
         lowered: dict[str, str] = {}
@@ -157,30 +175,61 @@ class _Source:
             read_json(file, dict, "a COCO object with images, annotations and categories")
             raise
 
-    def batches(self, key: str) -> Iterator[tuple[int, list[dict]]]:
-        """(offset, records) of one section, `BATCH` at a time, each checked to be a list of objects."""
+    def batches(self, key: str) -> Iterator[tuple[int, _Block]]:
+        """(offset, block) of one section, `BATCH` records at a time; a block's records are checked
+        to be a list of objects when read."""
         if self.spans is None:
             records = _section(self.file, self.data, key, required=key != "annotations")
             for start in range(0, len(records), BATCH):
-                yield start, records[start:start + BATCH]
+                yield start, _Block(self.file, key, start, records=records[start:start + BATCH])
             return
         if key not in self.spans:
             return
         offset = 0
-        try:
-            for batch in jsonstream.items(self.file, self.spans[key], BATCH):
-                with _at(offset):
-                    f.objects(self.file, batch, key)
-                yield offset, batch
-                offset += len(batch)
-        except InputError:
-            raise
-        except Exception:  # noqa: BLE001 - malformed JSON inside the section
-            read_json(self.file, dict, "a COCO object with images, annotations and categories")
-            raise
+        for raw in jsonstream.blocks(self.file, self.spans[key], BATCH):
+            block = _Block(self.file, key, offset, raw=raw)
+            yield offset, block
+            offset += block.count
 
     def records(self, key: str) -> list[dict]:
-        return [r for _, batch in self.batches(key) for r in batch]
+        return [r for _, block in self.batches(key) for r in block.records]
+
+
+class _Block:
+    """One batch of a section: its Arrow table where `pyarrow.json` reads it with the expected
+    types (the quick path), its records as `json` reads them (the exact path) otherwise."""
+
+    def __init__(self, file: Path, key: str, offset: int, *, raw: bytes | None = None,
+                 records: list[dict] | None = None):
+        self.file, self.key, self.offset, self.raw = file, key, offset, raw
+        self._records = records
+        self._table: pa.Table | None = None
+        if raw is not None and (text := jsonstream.ndjson(raw)) is not None:
+            try:
+                self._table = pj.read_json(pa.BufferReader(text), parse_options=pj.ParseOptions(
+                    explicit_schema=SCHEMAS.get(key), newlines_in_values=True, unexpected_field_behavior="infer"))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                self._table = None
+
+    @property
+    def table(self) -> pa.Table | None:
+        return self._table
+
+    @property
+    def count(self) -> int:
+        return self._table.num_rows if self._table is not None else len(self.records)
+
+    @property
+    def records(self) -> list[dict]:
+        if self._records is None:
+            try:
+                parsed = jsonstream.elements(self.raw)
+            except Exception:  # noqa: BLE001 - malformed JSON inside the section: the whole-file reader names it
+                read_json(self.file, dict, "a COCO object with images, annotations and categories")
+                raise
+            with _at(self.offset):
+                self._records = f.objects(self.file, parsed, self.key)
+        return self._records
 
 
 def _root(file: Path, info: object) -> Path:
@@ -188,21 +237,33 @@ def _root(file: Path, info: object) -> Path:
 
 
 def read(source: str | Path, *, name: str | None = None, root: str | Path | None = None,
-         split: str | None = None) -> DatasetBatch:
-    """Parse and check a COCO instances file, streaming it; read the headers of the images it names."""
+         split: str | None = None, stream: bool = False) -> DatasetBatch:
+    """Parse and check a COCO instances file, streaming it; read the headers of the images it names.
+
+    With `stream=True` the labels are not read yet: `labels` is empty and `label_stream` yields
+    them one batch at a time, checked as they come (the writer consumes it inside its transaction,
+    so an error in a late batch still leaves the database as it was); when it is exhausted,
+    `label_extras` holds the annotations' metadata fields. Otherwise `labels` holds them all."""
     file = Path(source)
     src = _Source(file)
     cats = categories(file, src.records("categories"))
     ids, path_parts, widths, heights = [], [], [], []
     image_extras = _Extras(IMAGE_FIELDS, IMAGE_IGNORED)
-    for offset, imgs in src.batches("images"):
-        with _at(offset):
-            ids.append(f.ints(file, "images", "id", f.values(imgs, file, "images", "id")))
-            path_parts.append(f.strings(file, "images", "file_name", f.values(imgs, file, "images", "file_name"),
-                                        required=True))
-            widths.append(f.numbers(file, "images", "width", f.values(imgs, file, "images", "width", required=False)))
-            heights.append(f.numbers(file, "images", "height", f.values(imgs, file, "images", "height", required=False)))
-        image_extras.add(imgs)
+    for offset, block in src.batches("images"):
+        quick = _quick_images(block.table, image_extras.skip)
+        if quick is None:
+            imgs = block.records
+            with _at(offset):
+                quick = (f.ints(file, "images", "id", f.values(imgs, file, "images", "id")),
+                         f.strings(file, "images", "file_name", f.values(imgs, file, "images", "file_name"),
+                                   required=True),
+                         f.numbers(file, "images", "width", f.values(imgs, file, "images", "width", required=False)),
+                         f.numbers(file, "images", "height", f.values(imgs, file, "images", "height", required=False)))
+            image_extras.add(imgs)
+        else:
+            image_extras.add_columns(quick[4], block.count)
+        for part, value in zip((ids, path_parts, widths, heights), quick):
+            part.append(value)
     image_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     f.unique(file, "images", "id", image_ids)
     paths = pa.concat_arrays(path_parts) if path_parts else pa.array([], pa.string())
@@ -222,27 +283,12 @@ def read(source: str | Path, *, name: str | None = None, root: str | Path | None
         "message": pa.array([f"images[{i}]: the JSON says {declared_w[i]:g}x{declared_h[i]:g}, the file is "
                              f"{header_w[i]:g}x{header_h[i]:g}" for i in where], pa.string()),
     })
+    del path_list
     image_order = np.argsort(image_ids)
-    sorted_ids = image_ids[image_order]
-    image_w = np.where(np.isnan(header_w), declared_w, header_w)
-    image_h = np.where(np.isnan(header_h), declared_h, header_h)
-    cat_ids = cats["class_id"].to_numpy().astype(np.int64)
-    cat_order = np.argsort(cat_ids)
-    declared = cats["keypoints"].to_pylist()
-    cat_points = np.array([-1 if d is None else len(d) for d in declared], dtype=np.int64)
-
-    parts, ann_ids = [], []
-    label_extras = _Extras(ANNOTATION_FIELDS)
-    for offset, anns in src.batches("annotations"):
-        with _at(offset):
-            ann_ids.append(f.ints(file, "annotations", "id", f.values(anns, file, "annotations", "id")))
-            parts.append(_labels(file, anns, image_ids, sorted_ids, image_order, image_w, image_h, paths,
-                                 cats, cat_ids, cat_order, cat_points, ann_ids[-1]))
-        label_extras.add(anns)
-    if not parts:
-        parts.append(_labels(file, [], image_ids, sorted_ids, image_order, image_w, image_h, paths,
-                             cats, cat_ids, cat_order, cat_points, np.zeros(0, np.int64)))
-    f.unique(file, "annotations", "id", np.concatenate(ann_ids) if ann_ids else np.zeros(0, np.int64))
+    ctx = _Context(file, image_ids, image_ids[image_order], image_order,
+                   np.where(np.isnan(header_w), declared_w, header_w), np.where(np.isnan(header_h), declared_h, header_h),
+                   paths, cats)
+    label_extras: dict[str, pa.Array] = {}
     images = pa.table({
         "path": paths,
         "split": pa.array([split] * len(image_ids), pa.string()),
@@ -250,19 +296,69 @@ def read(source: str | Path, *, name: str | None = None, root: str | Path | None
     })
     for column in probe.column_names:
         images = images.append_column(column, probe[column])
-    return DatasetBatch(
+    labels = _label_batches(src, ctx, label_extras)
+    batch = DatasetBatch(
         name=name or file.stem, root=root, format="coco", source=str(file.resolve()), task="detection",
-        images=images, classes=cats, labels=pa.concat_tables(parts),
-        image_extras=image_extras.arrays(file, "images", "images"),
-        label_extras=label_extras.arrays(file, "annotations", "labels"),
-        notes=notes,
+        images=images, classes=cats, labels=pa.table({}),
+        image_extras=image_extras.arrays(file, "images", "images"), label_extras=label_extras, notes=notes,
     )
+    if stream:
+        batch.label_stream = labels
+    else:
+        batch.labels = pa.concat_tables(list(labels))
+    return batch
 
 
-def _labels(file: Path, anns: list[dict], image_ids: np.ndarray, sorted_ids: np.ndarray, image_order: np.ndarray,
-            image_w: np.ndarray, image_h: np.ndarray, paths: pa.Array, cats: pa.Table, cat_ids: np.ndarray,
-            cat_order: np.ndarray, cat_points: np.ndarray, ann_ids: np.ndarray) -> pa.Table:
+@dataclass
+class _Context:
+    """What checking a batch of annotations needs from the images and categories."""
+
+    file: Path
+    image_ids: np.ndarray
+    sorted_ids: np.ndarray
+    image_order: np.ndarray
+    image_w: np.ndarray
+    image_h: np.ndarray
+    paths: pa.Array
+    cats: pa.Table
+
+    def __post_init__(self) -> None:
+        self.cat_ids = self.cats["class_id"].to_numpy().astype(np.int64)
+        self.cat_order = np.argsort(self.cat_ids)
+        self.cat_points = np.array([-1 if d is None else len(d) for d in self.cats["keypoints"].to_pylist()],
+                                   dtype=np.int64)
+
+
+def _label_batches(src: _Source, ctx: _Context, extras_out: dict) -> Iterator[pa.Table]:
+    """The labels table, one batch of annotations at a time; then the id check and the extras."""
+    file = ctx.file
+    ann_ids = []
+    label_extras = _Extras(ANNOTATION_FIELDS)
+    empty = True
+    for offset, block in src.batches("annotations"):
+        with _at(offset):
+            quick = _quick_labels(block.table, ctx, label_extras.skip)
+        if quick is None:
+            anns = block.records
+            with _at(offset):
+                ids = f.ints(file, "annotations", "id", f.values(anns, file, "annotations", "id"))
+                table = _labels(file, anns, ctx, ids)
+            label_extras.add(anns)
+        else:
+            ids, table, extra = quick
+            label_extras.add_columns(extra, block.count)
+        ann_ids.append(ids)
+        empty = False
+        yield table
+    if empty:
+        yield _labels(file, [], ctx, np.zeros(0, np.int64))
+    f.unique(file, "annotations", "id", np.concatenate(ann_ids) if ann_ids else np.zeros(0, np.int64))
+    extras_out.update(label_extras.arrays(file, "annotations", "labels"))
+
+
+def _labels(file: Path, anns: list[dict], ctx: _Context, ann_ids: np.ndarray) -> pa.Table:
     """The labels table of one batch of annotations (indices in errors are the batch's; `_at` shifts them)."""
+    image_ids, cat_ids = ctx.image_ids, ctx.cat_ids
     ann_image = f.ints(file, "annotations", "image_id", f.values(anns, file, "annotations", "image_id"))
     f.members(file, "annotations", "image_id", ann_image, image_ids, "image id")
     ann_cat = f.ints(file, "annotations", "category_id", f.values(anns, file, "annotations", "category_id"))
@@ -281,23 +377,27 @@ def _labels(file: Path, anns: list[dict], image_ids: np.ndarray, sorted_ids: np.
         raise InputError(file, f"annotations[{i}].iscrowd", f"expected 0 or 1, got {anns[i]['iscrowd']!r}")
     annotator = f.strings(file, "annotations", "annotator", f.values(anns, file, "annotations", "annotator", required=False))
 
-    row = image_order[np.searchsorted(sorted_ids, ann_image)]  # image index of each annotation
-    width, height = image_w[row], image_h[row]
+    row = ctx.image_order[np.searchsorted(ctx.sorted_ids, ann_image)]  # image index of each annotation
+    width, height = ctx.image_w[row], ctx.image_h[row]
     masks = encode(file, "annotations", segs, height, width)
     box = np.where(np.isnan(box), masks.box, box)
     area = np.where(np.isnan(area), masks.area, area)
     f.check_inside(box, width, height, lambda i: (file, f"annotations[{i}].bbox"))
 
-    cat_row = cat_order[np.searchsorted(cat_ids[cat_order], ann_cat)]
+    cat_row = ctx.cat_order[np.searchsorted(cat_ids[ctx.cat_order], ann_cat)]
     points, visible = keypoints(file, "annotations", f.values(anns, file, "annotations", "keypoints", required=False),
-                                cat_points[cat_row])
+                                ctx.cat_points[cat_row])
     num_points = f.numbers(file, "annotations", "num_keypoints",
                            f.values(anns, file, "annotations", "num_keypoints", required=False))
     num_points = np.where(np.isnan(num_points), np.where(points.is_null().to_numpy(zero_copy_only=False), np.nan, visible),
                           num_points)
+    return _table(ctx, row, cat_row, box, masks, points, num_points, area, crowd, annotator, ann_ids)
+
+
+def _table(ctx: _Context, row, cat_row, box, masks, points, num_points, area, crowd, annotator, ann_ids) -> pa.Table:
     return pa.table({
-        "path": paths.take(pa.array(row, pa.int64())),
-        "class": cats["class"].take(pa.array(cat_row, pa.int64())),
+        "path": ctx.paths.take(pa.array(row, pa.int64())),
+        "class": ctx.cats["class"].take(pa.array(cat_row, pa.int64())),
         "x": box[:, 0], "y": box[:, 1], "w": box[:, 2], "h": box[:, 3],
         "polygon": masks.polygon,
         "mask": masks.mask_array(),
@@ -308,3 +408,40 @@ def _labels(file: Path, anns: list[dict], image_ids: np.ndarray, sorted_ids: np.
         "annotator": annotator,
         "source_id": pc.cast(pa.array(ann_ids, pa.int64()), pa.string()),
     })
+
+
+def _quick_labels(table: pa.Table | None, ctx: _Context, skip: set[str]) -> tuple | None:
+    """(ids, labels table, extras) of a block the quick path reads (boxes, no masks or keypoints), with
+    every check of `_labels` passed; None sends the block to `_labels`, which names what is wrong."""
+    if table is None or any(not q.absent(table[c] if c in table.column_names else None)
+                            for c in ("segmentation", "keypoints")):
+        return None
+    col = {c: table[c].combine_chunks() if c in table.column_names else None for c in ANNOTATION_FIELDS}
+    n = table.num_rows
+    ann_ids, ann_image, ann_cat = q.ints(col["id"]), q.ints(col["image_id"]), q.ints(col["category_id"])
+    box, area, crowd = q.boxes(col["bbox"], n), q.numbers(col["area"], n), q.numbers(col["iscrowd"], n)
+    num_points, annotator = q.numbers(col["num_keypoints"], n), q.strings(col["annotator"], n)
+    extra = q.extras(table, skip)
+    if any(v is None for v in (ann_ids, ann_image, ann_cat, box, area, crowd, num_points, annotator, extra)):
+        return None
+    if (np.isnan(box[:, 0]).any() or not np.isin(ann_image, ctx.image_ids).all()
+            or not np.isin(ann_cat, ctx.cat_ids).all() or (~np.isnan(crowd) & ~np.isin(crowd, [0, 1])).any()):
+        return None
+    row = ctx.image_order[np.searchsorted(ctx.sorted_ids, ann_image)]
+    f.check_inside(box, ctx.image_w[row], ctx.image_h[row], lambda i: (ctx.file, f"annotations[{i}].bbox"))
+    cat_row = ctx.cat_order[np.searchsorted(ctx.cat_ids[ctx.cat_order], ann_cat)]
+    masks = encode(ctx.file, "annotations", [None] * n, ctx.image_h[row], ctx.image_w[row])
+    area = np.where(np.isnan(area), masks.area, area)
+    points = pa.nulls(n, pa.list_(pa.float64()))
+    return ann_ids, _table(ctx, row, cat_row, box, masks, points, num_points, area, crowd, annotator, ann_ids), extra
+
+
+def _quick_images(table: pa.Table | None, skip: set[str]) -> tuple | None:
+    """(ids, file names, widths, heights, extras) of a block every check of the exact path passes; else None."""
+    if table is None:
+        return None
+    col = {c: table[c].combine_chunks() if c in table.column_names else None for c in IMAGE_FIELDS}
+    n = table.num_rows
+    found = (q.ints(col["id"]), q.strings(col["file_name"], required=True), q.numbers(col["width"], n),
+             q.numbers(col["height"], n), q.extras(table, skip))
+    return None if any(v is None for v in found) else found

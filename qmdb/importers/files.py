@@ -23,6 +23,7 @@ from ..errors import InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _THREADS = min(8, (os.cpu_count() or 2) * 2)
+_GROUP = 64  # images per thread task
 
 
 def read_text(path: str | Path) -> str:
@@ -77,6 +78,10 @@ def _probe(path: str) -> tuple:
     return width, height, len(data), digest, "ok", None
 
 
+def _probe_group(paths: list[str]) -> list[tuple]:
+    return [_probe(p) for p in paths]
+
+
 def probe_images(root: str | Path, paths: list[str], desc: str = "reading image headers") -> pa.Table:
     """Header size, byte size, sha256 and status of each image (`paths` relative to `root`).
 
@@ -85,9 +90,13 @@ def probe_images(root: str | Path, paths: list[str], desc: str = "reading image 
     """
     root = Path(root)
     full = [str(root / p) for p in paths]
-    with ThreadPoolExecutor(_THREADS) as pool:
-        rows = list(tqdm(pool.map(_probe, full, chunksize=16), total=len(full), desc=desc,
-                         unit="img", disable=len(full) < 50, leave=False))
+    groups = [full[i:i + _GROUP] for i in range(0, len(full), _GROUP)]  # one task per group: a future per
+    rows = []                                                              # image costs more than a missing file
+    with ThreadPoolExecutor(_THREADS) as pool, tqdm(total=len(full), desc=desc, unit="img",
+                                                    disable=len(full) < 50, leave=False) as bar:
+        for done in pool.map(_probe_group, groups):
+            rows.extend(done)
+            bar.update(len(done))
     columns = list(zip(*rows)) if rows else [()] * 6
     return pa.table({
         "width": pa.array(columns[0], pa.int32()),

@@ -177,3 +177,101 @@ def check(file: str | Path, span: tuple[int, int]) -> None:
             pass
     finally:
         source.close()
+
+
+_WS = np.zeros(256, bool)
+_WS[list(_SPACE)] = True
+
+
+class _Scan:
+    """Brackets outside strings, chunk by chunk: the state `layout` keeps, for one section."""
+
+    def __init__(self) -> None:
+        self.depth, self.in_string, self.tail_slashes = 0, False, 0
+
+    def feed(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions of the brackets outside strings, depth after each) in chunk `b`."""
+        quotes = np.flatnonzero(b == 34)
+        if quotes.size:
+            slashed = quotes[((quotes > 0) & (b[quotes - 1] == 92)) | ((quotes == 0) & (self.tail_slashes > 0))]
+            escaped = np.zeros(quotes.size, bool)
+            for q in slashed:  # rare: a quote after backslashes is escaped when they are odd
+                j = q - 1
+                while j >= 0 and b[j] == 92:
+                    j -= 1
+                run = q - 1 - j + (self.tail_slashes if j < 0 else 0)
+                escaped[np.searchsorted(quotes, q)] = run % 2 == 1
+            quotes = quotes[~escaped]
+        step = _BRACKET[b]
+        marks = np.flatnonzero(step)
+        marks = marks[(np.searchsorted(quotes, marks) + self.in_string) % 2 == 0]
+        after = self.depth + np.cumsum(step[marks].astype(np.int64))
+        self.depth = int(after[-1]) if after.size else self.depth
+        self.in_string = (self.in_string + quotes.size) % 2 == 1
+        run = len(b) - (int(np.flatnonzero(b != 92)[-1]) + 1 if (b != 92).any() else 0)
+        self.tail_slashes = run + self.tail_slashes if run == len(b) else run
+        return marks, after
+
+
+def blocks(file: str | Path, span: tuple[int, int], size: int) -> Iterator[bytes]:
+    """The array at `span` cut after every `size`-th element that is an object or array: each block
+    holds whole elements with the separator before them (the first block starts with the '[', the
+    last one ends with the ']'). `ndjson` or `elements` parses one."""
+    scan = _Scan()
+    carry, count = b"", 0
+    with open(file, "rb") as fh:
+        fh.seek(span[0])
+        left = span[1] - span[0]
+        while left > 0:
+            chunk = fh.read(min(_READ, left))
+            left -= len(chunk)
+            b = np.frombuffer(chunk, np.uint8)
+            marks, after = scan.feed(b)
+            ends = marks[(after == 1) & (_BRACKET[b[marks]] == -1)] + 1
+            cuts = ends[(np.arange(ends.size) + count + 1) % size == 0]
+            count += ends.size
+            base = 0
+            for cut in cuts.tolist():
+                yield carry + chunk[base:cut]
+                carry, base = b"", cut
+            carry += chunk[base:]
+    if carry.strip(b"[]" + _SPACE):
+        yield carry
+
+
+def _blank_edges(b: np.ndarray) -> np.ndarray:
+    """A copy with the block's leading '[' or ',' and trailing ']' made spaces."""
+    out = b.copy()
+    solid = np.flatnonzero(~_WS[b])
+    if solid.size and b[solid[0]] in (44, 91):
+        out[solid[0]] = 32
+    if solid.size > 1 and b[solid[-1]] == 93:
+        out[solid[-1]] = 32
+    return out
+
+
+def ndjson(block: bytes) -> bytes | None:
+    """A block of `{...}, {...}` objects as newline-delimited JSON (the separators' commas become
+    newlines), or None when it holds anything but objects separated by commas."""
+    b = _blank_edges(np.frombuffer(block, np.uint8))
+    marks, after = _Scan().feed(b)
+    if not marks.size or (after < 0).any() or after[-1] != 0:
+        return None
+    kind = _BRACKET[b[marks]]
+    opens = marks[(after == 1) & (kind == 1)]
+    closes = marks[(after == 0) & (kind == -1)]
+    if opens.size != closes.size or (b[opens] != 123).any():
+        return None
+    solid = np.flatnonzero(~_WS[b])
+    if solid[0] != opens[0] or solid[-1] != closes[-1]:
+        return None
+    gaps = np.searchsorted(solid, closes[:-1] + 1)
+    if gaps.size and ((b[solid[gaps]] != 44).any() or (solid[gaps + 1] != opens[1:]).any()):
+        return None
+    b[solid[gaps]] = 10
+    return b.tobytes()
+
+
+def elements(block: bytes) -> list:
+    """A block parsed by `json` (the exact reader: errors and values as `json.loads` of the file)."""
+    return json.loads(b"[" + _blank_edges(np.frombuffer(block, np.uint8)).tobytes() + b"]")

@@ -11,6 +11,7 @@ inserts version 1 of each label, a re-import records what it inserted, updated a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,13 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
-from ..history.record import Batch, recording
+from ..history.record import Batch, Recorder, recording
 from ..schema import add_columns
 from ..transaction import registered, transaction
 from .extras import sql_types
 from .files import relative_paths
 from .masks import MASK_TYPE
 from .report import ImportReport
+from .staged import write_labels
 
 LABEL_TYPES = {
     "path": pa.string(), "class": pa.string(), "x": pa.float64(), "y": pa.float64(), "w": pa.float64(),
@@ -55,6 +57,7 @@ class DatasetBatch:
     image_extras: dict[str, pa.Array] = field(default_factory=dict)
     label_extras: dict[str, pa.Array] = field(default_factory=dict)
     notes: pa.Table | None = None
+    label_stream: Iterable[pa.Table] | None = None  # labels yielded batch by batch (then `labels` is unused)
 
 
 def conform(table: pa.Table, types: dict[str, pa.DataType], extras: dict[str, pa.Array]) -> pa.Table:
@@ -112,39 +115,57 @@ def _write(con: duckdb.DuckDBPyConnection, batch: DatasetBatch) -> ImportReport:
     with transaction(con):
         root = _dataset_root(con, batch)
         images, labels = batch.images, batch.labels
-        if root.resolve() != Path(batch.root).resolve():
-            images = images.set_column(images.column_names.index("path"), "path",
-                                       pa.array(relative_paths(images["path"].to_pylist(), batch.root, root)))
-            labels = labels.set_column(labels.column_names.index("path"), "path",
-                                       pa.array(relative_paths(labels["path"].to_pylist(), batch.root, root), pa.string()))
+        moved = root.resolve() != Path(batch.root).resolve()
+
+        def relocate(table: pa.Table) -> pa.Table:
+            if not moved:
+                return table
+            paths = relative_paths(table["path"].to_pylist(), batch.root, root)
+            return table.set_column(table.column_names.index("path"), "path", pa.array(paths, pa.string()))
+
+        images, labels = relocate(images), relocate(labels) if batch.label_stream is None else labels
         con.execute(
             "INSERT INTO datasets (name, root, format, source, task) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
             "SET format = excluded.format, source = excluded.source, task = excluded.task, imported_at = now()",
             [batch.name, str(Path(root).resolve()), batch.format, batch.source, batch.task],
         )
         report.columns_added += add_columns(con, "images", sql_types(con, batch.image_extras))
-        report.columns_added += [f"labels.{c}" for c in add_columns(con, "labels", sql_types(con, batch.label_extras))]
         image_cols = ["path", "split", "source_id", "width", "height", "file_size", "sha256", "status"]
         img = pa.table({**{c: images[c] for c in image_cols}, **batch.image_extras})
+        history = Batch(None, f"import:{batch.format}:{batch.source}", f"import of dataset '{batch.name}'")
+        if batch.label_stream is not None:
+            with registered(con, _qmdb_images=img, _qmdb_classes=conform(batch.classes, CLASS_TYPES, {})):
+                recorder = Recorder(con, history, keep_empty=False)
+                _images_and_classes(con, batch, img)
+                report.labels, report.removed, added = write_labels(con, batch, recorder, conform, LABEL_TYPES, relocate)
+                report.columns_added += added
+                recorder.close()
+                report.errors = _record_errors(con, batch, img, root)
+            report.images = img.num_rows
+            return report
+        report.columns_added += [f"labels.{c}" for c in add_columns(con, "labels", sql_types(con, batch.label_extras))]
         lab = conform(labels, LABEL_TYPES, batch.label_extras)
         with registered(con, _qmdb_images=img, _qmdb_labels=lab, _qmdb_classes=conform(batch.classes, CLASS_TYPES, {})):
-            history = Batch(None, f"import:{batch.format}:{batch.source}", f"import of dataset '{batch.name}'")
             with recording(con, history, _IMPORTED_LABELS, {"name": batch.name}, keep_empty=False):
-                columns = ["dataset", *img.column_names]
-                select = "SELECT $name, " + ", ".join(f'"{c}"' for c in img.column_names) + " FROM _qmdb_images"
-                con.execute(_upsert_sql("images", columns, select, ("dataset", "path"), keep=("split",)), {"name": batch.name})
-                con.execute(
-                    "INSERT INTO classes (dataset, class_id, class, supercategory, keypoints, skeleton) SELECT $name, class_id, "
-                    "class, supercategory, keypoints, skeleton FROM _qmdb_classes ON CONFLICT (dataset, class) DO UPDATE SET "
-                    "class_id = excluded.class_id, supercategory = COALESCE(excluded.supercategory, classes.supercategory), "
-                    "keypoints = COALESCE(excluded.keypoints, classes.keypoints), "
-                    "skeleton = COALESCE(excluded.skeleton, classes.skeleton)", {"name": batch.name})
+                _images_and_classes(con, batch, img)
                 label_cols = [c for c in lab.column_names if c != "path"]
                 con.execute(upsert_labels_sql(label_cols), {"name": batch.name})
                 report.removed = _remove_stale_labels(con, batch.name)
             report.errors = _record_errors(con, batch, img, root)
         report.images, report.labels = img.num_rows, lab.num_rows
     return report
+
+
+def _images_and_classes(con: duckdb.DuckDBPyConnection, batch: DatasetBatch, img: pa.Table) -> None:
+    columns = ["dataset", *img.column_names]
+    select = "SELECT $name, " + ", ".join(f'"{c}"' for c in img.column_names) + " FROM _qmdb_images"
+    con.execute(_upsert_sql("images", columns, select, ("dataset", "path"), keep=("split",)), {"name": batch.name})
+    con.execute(
+        "INSERT INTO classes (dataset, class_id, class, supercategory, keypoints, skeleton) SELECT $name, class_id, "
+        "class, supercategory, keypoints, skeleton FROM _qmdb_classes ON CONFLICT (dataset, class) DO UPDATE SET "
+        "class_id = excluded.class_id, supercategory = COALESCE(excluded.supercategory, classes.supercategory), "
+        "keypoints = COALESCE(excluded.keypoints, classes.keypoints), "
+        "skeleton = COALESCE(excluded.skeleton, classes.skeleton)", {"name": batch.name})
 
 
 _IMPORTED_IDS = "SELECT i.image_id FROM images i JOIN _qmdb_images n ON i.dataset = $name AND i.path = n.path"

@@ -103,3 +103,26 @@ def test_peak_python_memory_stays_bounded(tmp_path, monkeypatch):
     assert big_whole > 3 * small_whole  # the whole file's objects grow with it (4x the records)...
     assert big - small < 0.25 * (big_whole - small_whole)  # ...the streamed reader's much less (one batch)
     assert big < 0.5 * big_whole
+
+
+def test_chunked_write_records_only_changes_and_rolls_back_a_late_error(coco_file, monkeypatch):
+    from qmdb.importers import staged
+
+    monkeypatch.setattr(coco, "BATCH", 2)
+    monkeypatch.setattr(staged, "CHUNK", 2)  # several chunks, each a part of the one batch
+    root = coco_file.parent / "images"
+    con = qmdb.connect()
+    import_dataset(con, "coco", coco_file, root=root, name="scenes")
+    data = json.loads(coco_file.read_text())
+    n = len(data["annotations"])
+    assert con.sql("SELECT count(*), count(DISTINCT batch_id) FROM label_versions").fetchall() == [(n, 1)]
+    data["annotations"][-1]["bbox"] = [1.0, 2.0, 3.0, 4.0]
+    coco_file.write_text(json.dumps(data))
+    import_dataset(con, "coco", coco_file, root=root, name="scenes")
+    assert con.sql("SELECT op, changed FROM label_versions WHERE version = 2").fetchall() == [("update", ["x", "y", "w", "h"])]
+    before = snapshot(con)["labels"]
+    data["annotations"][-1]["bbox"] = [1, 2, 3]
+    coco_file.write_text(json.dumps(data))
+    with pytest.raises(qmdb.InputError, match=rf"annotations\[{n - 1}\]\.bbox: expected 4 numbers, got 3"):
+        import_dataset(con, "coco", coco_file, root=root, name="scenes")
+    assert snapshot(con)["labels"] == before
