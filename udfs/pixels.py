@@ -112,8 +112,7 @@ class Image:
 
     def gray_percentile(self, q: float) -> int:
         """The smallest grey level at or below which a share ``q`` (0..1) of the pixels lie."""
-        cumulative = np.cumsum(self.gray_histogram)
-        return int(np.searchsorted(cumulative, q * cumulative[-1]))
+        return percentile(self.gray_histogram, q)
 
     @cached_property
     def channel_means(self) -> tuple[float, float, float]:
@@ -193,6 +192,12 @@ def histogram(gray: np.ndarray) -> np.ndarray:
     if even != w:
         counts += cv2.calcHist([np.ascontiguousarray(gray[:, -1:])], [0], None, [256], [0, 256]).ravel()
     return counts
+
+
+def percentile(histogram: np.ndarray, q: float) -> int:
+    """The smallest level at or below which a share ``q`` (0..1) of what a histogram counts lies."""
+    cumulative = np.cumsum(histogram)
+    return int(np.searchsorted(cumulative, q * cumulative[-1]))
 
 
 def mean_var(array: np.ndarray) -> tuple[float, float]:

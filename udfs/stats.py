@@ -38,7 +38,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .pixels import Image, mean_var
+from .pixels import Image, mean_var, percentile
 
 SPAN = 9  # the blur effect's re-blurring box, as in Crété-Roffet et al. (2007)
 _HALF = SPAN // 2
@@ -58,8 +58,7 @@ class Levels:
 
     def percentile(self, q: float) -> int:
         """The smallest grey level at or below which a share ``q`` (0..1) of the pixels lie."""
-        cumulative = np.cumsum(self.histogram)
-        return int(np.searchsorted(cumulative, q * cumulative[-1]))
+        return percentile(self.histogram, q)
 
 
 @dataclass(frozen=True)
