@@ -8,22 +8,23 @@
 -- needs: tables
 WITH pairs AS (
     SELECT p.model, l.label_id, l.image_id, p.prediction_id, p.score, p.x, p.y, p.w, p.h,
-           greatest(0, least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
-           * greatest(0, least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
+           (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
+           * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
            p.w * p.h + l.w * l.h AS area_sum
     FROM labels l
-    JOIN predictions p ON p.image_id = l.image_id AND p.class = l.class AND p.w IS NOT NULL
-    WHERE l.w IS NOT NULL AND p.score >= min_score AND (model_name IS NULL OR p.model = model_name)
+    JOIN predictions p ON p.image_id = l.image_id AND p.class = l.class    -- the boxes overlap
+    WHERE p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h
+      AND p.score >= min_score AND (model_name IS NULL OR p.model = model_name)
 ),
 claimed AS (    -- predictions that are the detection of some other label of their image
     SELECT DISTINCT q.label_id, q.prediction_id
     FROM pairs q
-    JOIN labels o ON o.image_id = q.image_id AND o.label_id <> q.label_id AND o.w IS NOT NULL
-    WHERE greatest(0, least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x))
-          * greatest(0, least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y))
+    JOIN labels o ON o.image_id = q.image_id AND o.label_id <> q.label_id
+    WHERE o.w IS NOT NULL AND other_label_iou <= 0
+       OR q.x < o.x + o.w AND o.x < q.x + q.w AND q.y < o.y + o.h AND o.y < q.y + q.h
+      AND (least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x)) * (least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y))
           >= other_label_iou * (q.w * q.h + o.w * o.h
-             - greatest(0, least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x))
-             * greatest(0, least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y)))
+             - (least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x)) * (least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y)))
 ),
 best AS (
     SELECT model, label_id,
@@ -32,7 +33,7 @@ best AS (
            arg_max([x, y, w, h], inter / (area_sum - inter)) AS suggested_box,
            arg_max(score, inter / (area_sum - inter)) AS prediction_score
     FROM pairs
-    WHERE inter > 0 AND NOT EXISTS (SELECT 1 FROM claimed c WHERE c.label_id = pairs.label_id
+    WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.label_id = pairs.label_id
                                                               AND c.prediction_id = pairs.prediction_id)
     GROUP BY model, label_id
 )

@@ -6,15 +6,16 @@
 -- needs: tables
 WITH pairs AS (
     SELECT p.model, l.label_id, l.class AS label_class, p.prediction_id, p.class AS predicted_class, p.score,
-           greatest(0, least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
-           * greatest(0, least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
+           (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
+           * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
            p.w * p.h + l.w * l.h AS area_sum
     FROM labels l
-    JOIN predictions p ON p.image_id = l.image_id AND p.w IS NOT NULL
-    WHERE l.w IS NOT NULL AND (model_name IS NULL OR p.model = model_name)
+    JOIN predictions p ON p.image_id = l.image_id    -- the boxes overlap: cheaper than testing inter > 0
+    WHERE p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h
+      AND (model_name IS NULL OR p.model = model_name)
 ),
 overlapping AS (
-    SELECT *, inter / (area_sum - inter) AS iou FROM pairs WHERE inter > 0
+    SELECT *, inter / (area_sum - inter) AS iou FROM pairs
 ),
 best AS (
     SELECT model, label_id,

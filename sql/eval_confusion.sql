@@ -18,14 +18,15 @@ pred AS (
 ),
 pairs AS (
     SELECT lab.model, lab.label_id, pred.prediction_id, pred.class AS predicted_class,
-           greatest(least(lab.x + lab.w, pred.x + pred.w) - greatest(lab.x, pred.x), 0)
-         * greatest(least(lab.y + lab.h, pred.y + pred.h) - greatest(lab.y, pred.y), 0) AS inter,
+           (least(lab.x + lab.w, pred.x + pred.w) - greatest(lab.x, pred.x))
+         * (least(lab.y + lab.h, pred.y + pred.h) - greatest(lab.y, pred.y)) AS inter,
            lab.w * lab.h + pred.w * pred.h AS area_sum
-    FROM lab JOIN pred ON pred.model = lab.model AND pred.image_id = lab.image_id
+    FROM lab JOIN pred ON pred.model = lab.model AND pred.image_id = lab.image_id    -- the boxes overlap
+    WHERE pred.x < lab.x + lab.w AND lab.x < pred.x + pred.w AND pred.y < lab.y + lab.h AND lab.y < pred.y + pred.h
 ),
 hits AS (
     SELECT model, label_id, prediction_id, predicted_class, inter / (area_sum - inter) AS iou
-    FROM pairs WHERE inter > 0 AND inter / (area_sum - inter) >= iou_threshold
+    FROM pairs WHERE inter / (area_sum - inter) >= iou_threshold
 ),
 cells AS (
     SELECT lab.model, lab.class AS true_class, coalesce(arg_max(h.predicted_class, h.iou), 'background') AS predicted_class
@@ -48,4 +49,4 @@ SELECT
     count(*) / sum(count(*)) OVER (PARTITION BY model, true_class) AS share_of_true_class
 FROM cells
 GROUP BY model, true_class, predicted_class
-ORDER BY model, true_class, count(*) DESC
+ORDER BY model, true_class, count(*) DESC, predicted_class
