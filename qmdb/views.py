@@ -74,6 +74,40 @@ class View:
         args = [f"{name} := CAST(? AS {self.param(name).type})" for name in given]
         return f"SELECT * FROM {self.name}({', '.join(args)})", list(given.values())
 
+    def inline_sql(self, given: dict | None = None) -> tuple[str, list] | None:
+        """The view's own query with its parameters in place, as DuckDB expands the macro (an unqualified
+        column reference of a parameter's name becomes the value: `CAST(? AS type)` when given, its default
+        otherwise), and the bound values; for a caller that rewrites the query (the gallery drops its ORDER BY
+        to sort once). None when the text cannot be tokenized."""
+        import sqlglot
+        from sqlglot.tokens import TokenType
+
+        self.call_sql(given)
+        given = dict(given or {})
+        names = {p.name.lower(): p for p in self.params}
+        try:
+            tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(self.sql)
+        except sqlglot.errors.SqlglotError:
+            return None
+        kinds = [t.token_type for t in tokens]
+        parts, values, at = [], [], 0
+        for i, token in enumerate(tokens):
+            param = names.get(token.text.lower()) if kinds[i] in (TokenType.VAR, TokenType.IDENTIFIER) else None
+            before = kinds[i - 1] if i else None
+            after = kinds[i + 1] if i + 1 < len(kinds) else None
+            if param is None or before in (TokenType.DOT, TokenType.ALIAS) \
+                    or after in (TokenType.DOT, TokenType.COLON_EQ, TokenType.L_PAREN) \
+                    or (after == TokenType.ALIAS and i + 2 < len(kinds) and kinds[i + 2] == TokenType.L_PAREN):
+                continue
+            parts.append(self.sql[at:token.start])
+            if param.name in given:
+                parts.append(f"(CAST(? AS {param.type}))")
+                values.append(given[param.name])
+            else:
+                parts.append(f"(CAST({param.default} AS {param.type}))")
+            at = token.end + 1
+        return "".join(parts) + self.sql[at:], values
+
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
 

@@ -90,15 +90,30 @@ class Runner:
             raise ApiError(400, f"offset {offset} is past the server's row cap of {self.settings.max_rows}")
         limit = min(limit, self.settings.max_rows - offset)
         sql = f"SELECT * FROM (\n{query.sql}\n) AS qmdb_page LIMIT {int(limit) + 1} OFFSET {int(offset)}"
+        columns, rows = self.fetch(Query(sql, query.params))
+        more = len(rows) > limit
+        capped = more and offset + limit >= self.settings.max_rows
+        return {
+            "columns": [{"name": c["name"], "type": c["type"]} for c in columns],
+            "rows": rows[:limit],
+            "offset": offset,
+            "limit": limit,
+            "next_offset": offset + limit if more and not capped else None,
+            "truncated": capped,
+        }
+
+    def fetch(self, query: Query) -> tuple[list[dict], list[tuple]]:
+        """Columns (name, type) and rows of a query the server wrapped around a checked one, after
+        checking the wrapped text is one SELECT by DuckDB's parser; under the time limit."""
         cursor = self.cursor()
         ticket = WATCHDOG.watch(cursor, self.settings.timeout)
         try:
-            statements = cursor.extract_statements(sql)
+            statements = cursor.extract_statements(query.sql)
             if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
                 raise ApiError(403, "refused: the statement is not a single query")
             cursor.execute(statements[0], _bindable(query.params))
-            columns = [{"name": d[0], "type": str(d[1])} for d in cursor.description]
-            rows = cursor.fetchall()
+            columns = [{"name": d[0], "type": str(d[1]), "duck_type": d[1]} for d in cursor.description]
+            return columns, cursor.fetchall()
         except duckdb.Error as error:
             raise from_duckdb(error, timed_out=ticket.fired, timeout=self.settings.timeout) from None
         except (TypeError, ValueError, OverflowError) as error:
@@ -106,16 +121,6 @@ class Runner:
         finally:
             ticket.cancel()
             cursor.close()
-        more = len(rows) > limit
-        capped = more and offset + limit >= self.settings.max_rows
-        return {
-            "columns": columns,
-            "rows": rows[:limit],
-            "offset": offset,
-            "limit": limit,
-            "next_offset": offset + limit if more and not capped else None,
-            "truncated": capped,
-        }
 
     def stream(self, query: Query, fmt: str) -> tuple[Iterator[bytes], dict]:
         """Start the query and return (chunks of the encoded result, response headers).

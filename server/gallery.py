@@ -1,5 +1,5 @@
 """The gallery page (`GET /gallery`), its static files, the cards of one page of a view or query
-(`POST /gallery/items`), what the page opens on (`GET /gallery/start`), plots as SVG (`GET /gallery/plots/{kind}.svg`), and the points of the
+(`POST /gallery/items`, paged by cursor: `server.pages`), what the page opens on (`GET /gallery/start`), plots as SVG (`GET /gallery/plots/{kind}.svg`), and the points of the
 embedding map view (`GET /gallery/map`, `qmdb.gallery.map_points`), and the map's lasso selection
 written as tags (`POST /gallery/tags`: a write route, on `server.writes.router` with `POST /tags`, so it is
 mounted only with --allow-writes and needs the write token; a read-only server refuses it with the
@@ -25,6 +25,7 @@ from qmdb.gallery import annotate
 
 from .errors import ApiError
 from .limits import check_view_params
+from .pages import gallery_page
 from .execution import Query as Sql
 from .execution import dumps
 from .writes import _write
@@ -41,7 +42,8 @@ class ItemsRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="the view's parameters")
     sql: str | None = Field(None, description="a read-only query (when no view is given)")
     limit: int = Field(24, ge=1, le=500, description="cards per page")
-    offset: int = Field(0, ge=0, le=2**63 - 1)
+    offset: int = Field(0, ge=0, le=2**63 - 1, description="start at this row (a link to a page); later pages by `cursor`")
+    cursor: str | None = Field(None, max_length=65_536, description="the `next_cursor` of the previous page")
     min_score: float = Field(0.5, ge=0, le=1, description="draw predictions scoring at least this")
     model: str | None = Field(None, description="draw only this model's predictions")
 
@@ -90,13 +92,17 @@ def items(request: Request, body: ItemsRequest) -> Response:
     state = request.app.state.qmdb
     if body.view:
         check_view_params(body.view, body.params)
-        query = Sql(*state.view(body.view).call_sql(body.params))
+        view = state.view(body.view)
+        query, order_sql = Sql(*view.call_sql(body.params)), view.sql
+        inline = view.inline_sql(body.params) if view.params else (view.sql, [])
+        same_rows = Sql(*inline) if inline else None
     elif body.sql:
         state.check(body.sql)
-        query = Sql(body.sql, None)
+        query, order_sql, same_rows = Sql(body.sql, None), body.sql, Sql(body.sql, None)
     else:
         raise ApiError(400, "give a view's name or a query (sql)")
-    result = state.runner.json_page(query, body.limit, body.offset)
+    result = gallery_page(state.runner, query, order_sql, body.limit, body.offset, body.cursor,
+                          body=same_rows)
     names = [c["name"] for c in result["columns"]]
     try:
         result["items"] = state.timed(lambda cursor: annotate(cursor, names, result["rows"],

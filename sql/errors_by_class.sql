@@ -11,7 +11,7 @@ SELECT
     avg(score) AS mean_score,
     count(*) FILTER (WHERE score >= suspect_score) AS suspect_labels,
     count(*) FILTER (WHERE score >= suspect_score) / count(*) AS suspect_share,
-    mode(neighbour_class) FILTER (WHERE score >= suspect_score) AS confused_with
+    mode(neighbour_class ORDER BY neighbour_class) FILTER (WHERE score >= suspect_score) AS confused_with
 FROM errors_neighbors(embedding_model := embedding_model, k_neighbors := k_neighbors, hide_reviewed := false)
 GROUP BY ALL
 ORDER BY model, suspect_share DESC, mean_score DESC

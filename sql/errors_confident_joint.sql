@@ -43,14 +43,14 @@ calibrated AS (        -- then the whole matrix to the number of labels
     FROM calibrated_rows r
 ),
 rounded AS (           -- round each row to integers preserving its total (cleanlab's round_preserving_sum)
-    SELECT *, round_even(f, 0) AS r, f - round_even(f, 0) AS residual,
+    SELECT *, round_even(f, 0) AS r, f - round_even(f, 0) AS residual,  -- ranked to 1e-9: parallel sums differ in the last bits
            round_even(sum(f) OVER (PARTITION BY model, i), 0) - sum(round_even(f, 0)) OVER (PARTITION BY model, i) AS diff
     FROM calibrated
 ),
 counts AS (
     SELECT model, i, j,
-           r + CASE WHEN diff > 0 AND row_number() OVER (PARTITION BY model, i ORDER BY residual DESC, j DESC) <= diff THEN 1
-                    WHEN diff < 0 AND row_number() OVER (PARTITION BY model, i ORDER BY residual ASC, j ASC) <= -diff THEN -1
+           r + CASE WHEN diff > 0 AND row_number() OVER (PARTITION BY model, i ORDER BY round(residual, 9) DESC, j DESC) <= diff THEN 1
+                    WHEN diff < 0 AND row_number() OVER (PARTITION BY model, i ORDER BY round(residual, 9) ASC, j ASC) <= -diff THEN -1
                     ELSE 0 END AS c
     FROM rounded
 )

@@ -21,7 +21,7 @@ scored AS (
            avg(CAST(nl.class <> l.class AS DOUBLE)) AS score,
            count(*) FILTER (WHERE nl.class <> l.class) AS disagreeing,
            -- the other class the neighbours carry most: never the label's own
-           coalesce(mode(nl.class) FILTER (WHERE nl.class <> l.class), any_value(l.class)) AS neighbour_class
+           coalesce(mode(nl.class ORDER BY nl.class) FILTER (WHERE nl.class <> l.class), any_value(l.class)) AS neighbour_class
     FROM pairs p
     JOIN labels l ON l.label_id = p.label_id
     JOIN labels nl ON nl.label_id = p.neighbor_label_id

@@ -142,7 +142,7 @@ SELECT
     i.mutual_information,
     e.rate_lowest_bin,
     e.rate_highest_bin,
-    rank() OVER (PARTITION BY i.model, i.target ORDER BY i.mutual_information DESC) AS rank,
+    rank() OVER (PARTITION BY i.model, i.target ORDER BY round(i.mutual_information, 12) DESC) AS rank,  -- parallel sums differ in the last bits
     e.kind
 FROM information i
 JOIN correlation c USING (model, target, scope, metric)

@@ -5,7 +5,7 @@ SELECT
     i.dataset,
     i.path,
     i.status,
-    coalesce(string_agg(DISTINCT e.stage || ': ' || e.message, '; '), i.status) AS reason
+    coalesce(string_agg(DISTINCT e.stage || ': ' || e.message, '; ' ORDER BY e.stage || ': ' || e.message), i.status) AS reason
 FROM images i
 LEFT JOIN errors e ON e.image_id = i.image_id AND NOT ends_with(e.message, ': box outside the image')
 WHERE i.status <> 'ok' OR e.error_id IS NOT NULL

@@ -32,11 +32,16 @@ from qmdb.errors import InputError
 
 @dataclass(frozen=True)
 class Key:
-    """One sort key: an output column, its direction, and where its NULLs go (DuckDB's default: last)."""
+    """One sort key: an output column, its direction, where its NULLs go (DuckDB's default: last), and
+    its DuckDB type when a cursor's value must be cast back to it (decimals, dates, timestamps)."""
 
     column: str
     descending: bool = False
     nulls_first: bool = False
+    type: str | None = None
+
+    def placeholder(self) -> str:
+        return f"CAST(? AS {self.type})" if self.type else "?"
 
     def order(self) -> str:
         return f"{_quote(self.column)} {'DESC' if self.descending else 'ASC'} NULLS {'FIRST' if self.nulls_first else 'LAST'}"
@@ -52,7 +57,7 @@ def _after(key: Key, value: Any, params: list) -> str | None:
     if value is None:
         return f"{column} IS NOT NULL" if key.nulls_first else None
     params.append(value)
-    compare = f"{column} {'<' if key.descending else '>'} ?"
+    compare = f"{column} {'<' if key.descending else '>'} {key.placeholder()}"
     return compare if key.nulls_first else f"({compare} OR {column} IS NULL)"
 
 
@@ -72,7 +77,7 @@ def after_condition(keys: Sequence[Key], values: Sequence[Any]) -> tuple[str, li
             if value is None:
                 equal.append(f"{_quote(prior.column)} IS NULL")
             else:
-                equal.append(f"{_quote(prior.column)} = ?")
+                equal.append(f"{_quote(prior.column)} = {prior.placeholder()}")
                 clause_params.append(value)
         after = _after(key, values[i], clause_params)
         if after is None:
@@ -82,11 +87,30 @@ def after_condition(keys: Sequence[Key], values: Sequence[Any]) -> tuple[str, li
     return (" OR ".join(clauses) if clauses else "FALSE"), params
 
 
-def page_sql(sql: str, keys: Sequence[Key], after: Sequence[Any] | None, limit: int) -> tuple[str, list]:
-    """One page of `sql` in the order of `keys`: the first `limit` rows, or those after the cursor values."""
+def equal_condition(keys: Sequence[Key], values: Sequence[Any]) -> tuple[str, list]:
+    """The rows whose keys equal `values` (NULL equal to NULL), and its bound values."""
+    clauses, params = [], []
+    for key, value in zip(keys, values):
+        if value is None:
+            clauses.append(f"{_quote(key.column)} IS NULL")
+        else:
+            clauses.append(f"{_quote(key.column)} = {key.placeholder()}")
+            params.append(value)
+    return "(" + " AND ".join(clauses or ["TRUE"]) + ")", params
+
+
+def page_sql(sql: str, keys: Sequence[Key], after: Sequence[Any] | None, limit: int,
+             skip_equal: int = 0) -> tuple[str, list]:
+    """One page of `sql` in the order of `keys`: the first `limit` rows, or those after the cursor values;
+    with `skip_equal`, the rows equal to the cursor's values count too, less the first `skip_equal` of
+    them (rows that tie on every key: the ones a page already showed)."""
     where, params = after_condition(keys, after) if after is not None else ("TRUE", [])
+    if after is not None and skip_equal:
+        equal, equal_params = equal_condition(keys, after)
+        where, params = f"({where}) OR {equal}", params + equal_params
     order = ", ".join(k.order() for k in keys)
-    return (f"SELECT * FROM (\n{sql}\n) AS qmdb_keyset WHERE {where} ORDER BY {order} LIMIT {int(limit)}", params)
+    skip = f" OFFSET {int(skip_equal)}" if after is not None and skip_equal else ""
+    return (f"SELECT * FROM (\n{sql}\n) AS qmdb_keyset WHERE {where} ORDER BY {order} LIMIT {int(limit)}{skip}", params)
 
 
 def _value(v: Any) -> Any:
@@ -111,6 +135,31 @@ def encode_cursor(row: Sequence[Any], indices: Sequence[int]) -> str:
     """The opaque cursor after `row`: its values at `indices` (the sort keys' columns, then the ids)."""
     text = json.dumps([_value(row[i]) for i in indices], separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def encode_position(query: str, start: int, values: Sequence[Any] | None, ties: int = 0) -> str:
+    """The cursor of a gallery page: the query's fingerprint, the rows before the page, and (keyset)
+    the last shown row's key values with how many shown rows tie with it on every key."""
+    body = {"q": query, "n": int(start)}
+    if values is not None:
+        body |= {"k": [_value(v) for v in values], "t": int(ties)}
+    text = json.dumps(body, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_position(token: str, query: str) -> tuple[int, list | None, int]:
+    """(rows before the page, key values or None, ties) of a cursor of `query`; an `InputError` for any other."""
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError):
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("n"), int) or body["n"] < 0 \
+            or not isinstance(body.get("k", []), list) or not isinstance(body.get("t", 0), int) or body.get("t", 0) < 0:
+        raise InputError("cursor", None, "not a cursor of this gallery")
+    if body.get("q") != query:
+        raise InputError("cursor", None, "it belongs to another query or other parameters; start again from the first page")
+    values = [_unvalue(v) for v in body["k"]] if "k" in body else None
+    return body["n"], values, body.get("t", 0)
 
 
 def decode_cursor(token: str) -> list:

@@ -4,7 +4,7 @@
   "use strict";
   const Q = window.QMDB;
   const $ = id => document.getElementById(id);
-  const state = { views: {}, config: null, page: null, offset: 0 };
+  const state = { views: {}, config: null, page: null, offset: 0, cursor: null, back: [] };
 
   async function getJson(url, options) {
     const response = await fetch(url, options);
@@ -47,7 +47,7 @@
     const h = new URLSearchParams(location.hash.slice(1));
     const params = {};
     for (const [k, v] of h) if (k.startsWith("p.")) params[k.slice(2)] = v;
-    return { view: h.get("view") || "", sql: h.get("sql"), params, offset: +(h.get("offset") || 0),
+    return { view: h.get("view") || "", sql: h.get("sql"), params, offset: +(h.get("offset") || 0), cursor: h.get("cursor"),
              limit: h.get("limit"), min_score: h.get("min_score"), open: h.get("open"), plot: h.get("plot"),
              tab: h.get("tab"), map_by: h.get("by"), map_method: h.get("method"), map_item_type: h.get("items") };
   }
@@ -62,6 +62,7 @@
     h.set("limit", $("limit").value);
     h.set("min_score", $("min-score").value);
     h.set("offset", state.offset);
+    if (state.cursor) h.set("cursor", state.cursor);
     history.replaceState(null, "", "#" + h.toString());
   }
 
@@ -101,9 +102,14 @@
     return box;
   }
 
+  function firstPage() {
+    state.offset = 0; state.cursor = null; state.back = [];
+  }
+
   async function run() {
     const view = $("view").value;
     const body = { limit: +$("limit").value || 24, offset: state.offset, min_score: +$("min-score").value };
+    if (state.cursor) body.cursor = state.cursor;
     if (view) { body.view = view; body.params = paramValues("view-param"); } else body.sql = $("sql").value;
     writeHash();
     $("status").className = "status";
@@ -120,7 +126,7 @@
         : "no rows";
       $("range").textContent = shown ? `rows ${page.offset + 1}–${page.offset + shown}` : "";
       $("prev").disabled = page.offset === 0;
-      $("next").disabled = page.next_offset === null;
+      $("next").disabled = page.next_cursor === null;
     } catch (error) {
       $("status").className = "status error";
       $("status").textContent = error.message;
@@ -154,7 +160,7 @@
     tab("gallery");
     chooseView("");
     $("sql").value = sql;
-    state.offset = 0;
+    firstPage();
     run();
   }
 
@@ -190,7 +196,7 @@
       return;
     }
     chooseView(choice.view && state.views[choice.view] ? choice.view : "");
-    state.offset = 0;
+    firstPage();
     await run();
   }
 
@@ -214,10 +220,17 @@
     const showPlotParams = () => paramInputs($("plot-params"), state.config.plots[$("plot-kind").value].parameters, {}, "plot-param");
     $("plot-kind").addEventListener("change", showPlotParams);
     showPlotParams();
-    $("view").addEventListener("change", () => chooseView($("view").value));
-    $("run").addEventListener("click", () => { state.offset = 0; run(); });
-    $("prev").addEventListener("click", () => { state.offset = Math.max(0, state.page.offset - state.page.limit); run(); });
-    $("next").addEventListener("click", () => { state.offset = state.page.next_offset; run(); });
+    $("view").addEventListener("change", () => { chooseView($("view").value); firstPage(); });
+    $("run").addEventListener("click", () => { firstPage(); run(); });
+    /* pages by the server's cursor (rows after the last one shown); back retraces the cursors */
+    $("prev").addEventListener("click", () => {
+      const back = state.back.pop() || { cursor: null, offset: Math.max(0, state.page.offset - state.page.limit) };
+      state.cursor = back.cursor; state.offset = back.offset; run();
+    });
+    $("next").addEventListener("click", () => {
+      state.back.push({ cursor: state.cursor, offset: state.offset });
+      state.cursor = state.page.next_cursor; state.offset = state.page.next_offset; run();
+    });
     $("draw").addEventListener("click", drawPlot);
     $("tab-gallery").addEventListener("click", () => tab("gallery"));
     $("tab-plots").addEventListener("click", () => tab("plots"));
@@ -230,6 +243,7 @@
     if (h.sql) $("sql").value = h.sql;
     chooseView(h.view && state.views[h.view] ? h.view : "", h.params);
     state.offset = h.offset;
+    state.cursor = h.cursor;
     if (h.tab === "map") {
       tab("map");
       if (h.map_by) $("map-by").innerHTML = `<option>${h.map_by}</option>`;
