@@ -231,6 +231,8 @@ def _bad(root: Path, name: str) -> None:
         np.save(root / "preds/nobody.npy", np.full((4, H, W), 0.25, np.float32))
     elif name == "twice":
         Image.fromarray(np.zeros((H, W), np.uint8), mode="L").save(root / "preds/img1.png")
+    elif name == "map":
+        (root / "preds/classes.json").write_text(json.dumps(["sky", "dark", "mid", "light"]))
     elif name == "npz":
         (root / "preds/img1.npy").unlink()
         np.savez(root / "preds/img1.npz", logits=arrays["logits"])
@@ -247,6 +249,7 @@ BAD = {
     "stray": "nobody.npy: no image of dataset 'city' matches this file",
     "twice": "img1.png: image img1.png already has the prediction file img1.npy; keep one",
     "npz": "img1.npz: probs: no array named probs (it holds logits)",
+    "map": "classes.json: label class 'bright' of dataset 'city' is not in the class map of the probabilities",
 }
 
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import InputError
-from ...label_errors.semantic_pixels import PixelIssues, images_per_batch
+from ...label_errors.semantic_pixels import Found, PixelIssues, images_per_batch
 from ..masks import MASK_TYPE, mask_api
 from ..semantic import classes_present, lookup
 from ..store import registered
@@ -133,84 +133,72 @@ class Probabilities:
         return write
 
 
-def _rle(api, mask: np.ndarray) -> dict:
-    rle = api.encode(np.asfortranarray(mask, dtype=np.uint8))
+PREDICTION_COLUMNS = {"row": pa.int64(), "class": pa.string(), "source_id": pa.string(), "mask": MASK_TYPE,
+                      "area": pa.float64(), "score": pa.float64(), "x": pa.float64(), "y": pa.float64(),
+                      "w": pa.float64(), "h": pa.float64()}
+ISSUE_COLUMNS = {"image_id": pa.int64(), "labelled_pixels": pa.int64(), "issue_pixels": pa.int64(),
+                 "label_score": pa.float64(), "issue_mask": MASK_TYPE, "issue_classes": ISSUE_CLASSES}
+
+
+def _table(rows: list[dict], types: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({name: pa.array([r[name] for r in rows], kind) for name, kind in types.items()})
+
+
+def _stored(rle: dict) -> dict:
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
 def _prediction_rows(file: Path, row: int, probs: np.ndarray, predicted: np.ndarray, classes: dict[int, str],
-                     lut: np.ndarray) -> dict[str, list]:
+                     lut: np.ndarray) -> list[dict]:
+    """One row per class predicted: its RLE, area, box and mean probability over its pixels."""
     api, index, names = mask_api("semantic masks"), np.array(list(classes)), list(classes.values())
     flat = predicted.ravel()
     confidence = np.take_along_axis(probs, predicted[None], axis=0)[0].ravel()
     score = np.bincount(flat, weights=confidence, minlength=len(names)) / np.maximum(
         np.bincount(flat, minlength=len(names)), 1)
-    out: dict[str, list] = {k: [] for k in ("row", "class", "source_id", "mask", "area", "box", "score")}
-    for position, rle in classes_present(file, index[predicted], lut, predicted.shape):
-        out["row"].append(row)
-        out["class"].append(names[position])
-        out["source_id"].append(str(index[position]))
-        out["mask"].append({"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")})
-        out["area"].append(float(api.area(rle)))
-        out["box"].append(api.toBbox(rle))
-        out["score"].append(float(score[position]))
-    return out
+    return [{"row": row, "class": names[k], "source_id": str(index[k]), "mask": _stored(rle),
+             "area": float(api.area(rle)), "score": float(score[k]), **dict(zip("xywh", api.toBbox(rle).tolist()))}
+            for k, rle in classes_present(file, index[predicted], lut, predicted.shape)]
 
 
-def _issue_classes(found, names: list[str]) -> list[dict]:
+def _issue_row(found: Found, image_id: int, size: tuple[int, int], labelled: int, score: float,
+               names: list[str]) -> dict:
+    mask = np.zeros(size[0] * size[1], np.uint8)
+    mask[found.pixels] = 1
     pairs, pixels = np.unique(found.labels.astype(np.int64) * len(names) + found.predicted, return_counts=True)
-    return [{"label_class": names[p // len(names)], "suggested_class": names[p % len(names)], "pixels": int(n)}
-            for p, n in zip(pairs.tolist(), pixels.tolist())]
+    return {"image_id": image_id, "labelled_pixels": labelled, "issue_pixels": int(found.pixels.size),
+            "label_score": score,
+            "issue_mask": _stored(mask_api("semantic masks").encode(np.asfortranarray(mask.reshape(size)))),
+            "issue_classes": [{"label_class": names[p // len(names)], "suggested_class": names[p % len(names)],
+                               "pixels": int(n)} for p, n in zip(pairs.tolist(), pixels.tolist())]}
 
 
 def read(con: duckdb.DuckDBPyConnection, dataset: str, files: list[Path], rows: list[int], images: list[tuple],
          classes: dict[int, str], where: object) -> Probabilities:
     """Read the probability `files` (`images`: each one's (image_id, path, width, height), in image_id order;
-    `rows`: each one's index in the import's file list) in two passes: predictions and the pixel statistics,
-    then the issues."""
+    `rows`: each one's index in the import's file list): one pass for the predictions, the label scores and
+    the pixel statistics, then the issues (`where` names the class map in an error)."""
     names, lut = list(classes.values()), lookup(classes)
-    api = mask_api("semantic masks") if files else None
     sizes = [(h, w) for _, _, w, h in images]
     labels = LabelMaps(con, dataset, [i for i, *_ in images], names, where) if files else None
     dtype = None
-    predictions: dict[str, list] = {k: [] for k in ("row", "class", "source_id", "mask", "area", "box", "score")}
-    scores, labelled = [], []
+    predictions, issues, scores, labelled = [], [], [], []
 
     def image(k: int) -> tuple[np.ndarray, np.ndarray]:
         return labels.get(images[k][0], sizes[k], images[k][1]), load(files[k], names, sizes[k], dtype)
 
     with tempfile.TemporaryDirectory(prefix="qmdb-pixels-") as workdir:
-        finder = PixelIssues(len(names), images_per_batch=images_per_batch(len(names), max([h * w for h, w in sizes],
-                                                                                             default=1)),
-                             workdir=workdir)
+        batch = images_per_batch(len(names), max([h * w for h, w in sizes], default=1))
+        finder = PixelIssues(len(names), images_per_batch=batch, workdir=workdir)
         for k, file in enumerate(files):
             label, probs = image(k)
             dtype = probs.dtype
             predicted = np.argmax(probs, axis=0)
-            for key, values in _prediction_rows(file, rows[k], probs, predicted, classes, lut).items():
-                predictions[key] += values
+            predictions += _prediction_rows(file, rows[k], probs, predicted, classes, lut)
             scores.append(finder.add(label, probs, predicted))
             labelled.append(int(np.count_nonzero(label >= 0)))
-        issues: dict[str, list] = {k: [] for k in ("image_id", "labelled_pixels", "issue_pixels", "label_score",
-                                                   "issue_mask", "issue_classes")}
         for found in finder.issues(image):
-            if scores[found.image] is None:
-                continue
-            mask = np.zeros(sizes[found.image][0] * sizes[found.image][1], np.uint8)
-            mask[found.pixels] = 1
-            issues["image_id"].append(images[found.image][0])
-            issues["labelled_pixels"].append(labelled[found.image])
-            issues["issue_pixels"].append(int(found.pixels.size))
-            issues["label_score"].append(scores[found.image])
-            issues["issue_mask"].append(_rle(api, mask.reshape(sizes[found.image])))
-            issues["issue_classes"].append(_issue_classes(found, names))
-    box = np.array(predictions.pop("box"), float).reshape(-1, 4)
-    table = pa.table({"row": pa.array(predictions["row"], pa.int64()), "class": pa.array(predictions["class"], pa.string()),
-                      "source_id": pa.array(predictions["source_id"], pa.string()),
-                      "mask": pa.array(predictions["mask"], MASK_TYPE), "area": pa.array(predictions["area"], pa.float64()),
-                      "score": pa.array(predictions["score"], pa.float64()), **{c: box[:, j] for j, c in enumerate("xywh")}})
-    return Probabilities(table, pa.table({
-        "image_id": pa.array(issues["image_id"], pa.int64()), "labelled_pixels": pa.array(issues["labelled_pixels"], pa.int64()),
-        "issue_pixels": pa.array(issues["issue_pixels"], pa.int64()),
-        "label_score": pa.array(issues["label_score"], pa.float64()),
-        "issue_mask": pa.array(issues["issue_mask"], MASK_TYPE), "issue_classes": pa.array(issues["issue_classes"], ISSUE_CLASSES)}))
+            k = found.image
+            if scores[k] is not None:
+                issues.append(_issue_row(found, images[k][0], sizes[k], labelled[k], scores[k], names))
+    return Probabilities(_table(predictions, PREDICTION_COLUMNS), _table(issues, ISSUE_COLUMNS))
