@@ -47,7 +47,7 @@ MISSING_CLASS = 2           # cleanlab's threshold of a class no pixel of a batc
 BATCH_ELEMENTS = 10000      # cleanlab's segmentation default batch_size
 TEMPERATURE = 0.1           # softmin temperature of get_label_quality_scores
 EPSILON = 1e-6              # cleanlab's softmax guard on the temperature
-CHUNK = 1 << 22
+CHUNK = 1 << 20             # mismatched pixels counted at a time
 
 
 def images_per_batch(classes: int, pixels: int) -> int:
