@@ -24,7 +24,7 @@ SELECT
     s.label_score AS score,
     s.issue_pixels > 0 AS is_issue,
     CASE WHEN s.issue_pixels = 0 THEN printf('no pixel label issue (label quality %.3f)', s.label_score)
-         ELSE printf('%d of %d labelled pixels (%.1f%%) disagree with a confident prediction; %d of them labelled %s where the model sees %s',
+         ELSE printf('%d of %d labelled pixels (%.1f%%) disagree with a confident prediction; %d of them labelled %s, where the model mostly sees %s',
                      s.issue_pixels, s.labelled_pixels, 100.0 * s.issue_pixels / s.labelled_pixels, g.flagged_pixels,
                      g.label_class, g.suggested_class) END AS reason,
     s.model,

@@ -108,12 +108,12 @@ def test_the_view_names_the_flagged_class_and_the_suggestion(con, city):
     root, labels, probs = city
     _imported(con, root)
     rows = con.sql("SELECT path, issue_pixels, issue_share, score, flagged_class, flagged_pixels, suggested_class, "
-                   "is_issue, item_type, issue_mask.size FROM errors_semantic_pixels(model_name := 'segformer')").fetchall()
+                   "is_issue, item_type, issue_mask.size, reason FROM errors_semantic_pixels(model_name := 'segformer')").fetchall()
     assert len(rows) == 6
     assert [r[3] for r in rows if r[7]] == sorted(r[3] for r in rows if r[7])  # worst first
     theirs = cleanlab_filter.find_label_issues(labels, probs, verbose=False, n_jobs=1)
     predicted = probs.argmax(axis=1)
-    for path, pixels, share, _, flagged, flagged_pixels, suggested, is_issue, item_type, size in rows:
+    for path, pixels, share, _, flagged, flagged_pixels, suggested, is_issue, item_type, size, reason in rows:
         k = int(re.search(r"\d+", path).group())
         issue = theirs[k]
         assert (pixels, is_issue, item_type, size) == (issue.sum(), issue.any(), "image", [H, W])
@@ -122,6 +122,8 @@ def test_the_view_names_the_flagged_class_and_the_suggestion(con, city):
         assert (flagged, flagged_pixels) == (_most(by_label), by_label.max() if is_issue else None)
         there = issue & (labels[k] == (CLASSES.index(flagged) if is_issue else -1))
         assert suggested == _most(np.bincount(predicted[k][there], minlength=4))
+        assert not is_issue or reason.startswith(f"{pixels} of {H * W} labelled pixels") and reason.endswith(
+            f"{flagged_pixels} of them labelled {flagged}, where the model mostly sees {suggested}")
 
 
 def _most(counts: np.ndarray) -> str | None:
