@@ -326,3 +326,15 @@ def test_the_readme_sql_of_the_section_runs_as_written(con, city):
     for block in blocks:
         for statement in filter(str.strip, block.split(";")):
             con.sql(statement).fetchall()
+
+
+def test_an_image_without_labels_is_predicted_but_not_scored(con, city):
+    root, labels, probs = city
+    (root / "masks/img5.png").unlink()
+    _imported(con, root)
+    assert con.sql("SELECT count(*) FROM predictions p JOIN images i USING (image_id) "
+                   "WHERE i.path = 'img5.png'").fetchall()[0][0] > 0
+    ours, scores = _stored_masks(con)
+    theirs = cleanlab_filter.find_label_issues(labels[:5], probs[:5], verbose=False, n_jobs=1)
+    image_scores, _ = cleanlab_rank.get_label_quality_scores(labels[:5], probs[:5], verbose=False)
+    assert np.array_equal(ours, theirs) and np.abs(scores - image_scores).max() < 1e-9
