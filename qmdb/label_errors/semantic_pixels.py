@@ -146,11 +146,15 @@ class PixelIssues:
         self.thresholds = np.clip(self.thresholds, a_min=LOWER_BOUND, a_max=None)
         self.examples += counts
 
+    def close(self) -> None:
+        """Close the files of `workdir` (done by `issues`; call it when stopping early)."""
+        for handle in self.files.values():
+            handle.close()
+
     def _close(self) -> dict[str, np.ndarray]:
         if self.pending:
             self._update_thresholds()
-        for handle in self.files.values():
-            handle.close()
+        self.close()
         dtypes = {"sorted": self.dtype, "records": np.dtype(RECORD), "confidence": self.dtype, "predicted": self.dtype}
         return {name: np.memmap(path, dtypes[name], mode="r") if path.stat().st_size else np.zeros(0, dtypes[name])
                 for name, path in self.paths.items()}

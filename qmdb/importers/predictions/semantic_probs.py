@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,9 +188,9 @@ def read(con: duckdb.DuckDBPyConnection, dataset: str, files: list[Path], rows: 
     def image(k: int) -> tuple[np.ndarray, np.ndarray]:
         return labels.get(images[k][0], sizes[k], images[k][1]), load(files[k], names, sizes[k], dtype)
 
-    with tempfile.TemporaryDirectory(prefix="qmdb-pixels-") as workdir:
-        batch = images_per_batch(len(names), max([h * w for h, w in sizes], default=1))
-        finder = PixelIssues(len(names), images_per_batch=batch, workdir=workdir)
+    batch = images_per_batch(len(names), max([h * w for h, w in sizes], default=1))
+    with tempfile.TemporaryDirectory(prefix="qmdb-pixels-") as workdir, \
+            closing(PixelIssues(len(names), images_per_batch=batch, workdir=workdir)) as finder:
         for k, file in enumerate(files):
             label, probs = image(k)
             dtype = probs.dtype
