@@ -168,6 +168,26 @@ MASKS = migrations("masks")(
 )
 
 
+# Pixel label issues of semantic masks (`qmdb.label_errors.semantic_pixels`), written by a semantic
+# prediction import with probability files: one row per (model, image) with labelled pixels.
+SEMANTIC_PIXELS = migrations("semantic_pixels")(
+    [
+        """
+        CREATE TABLE IF NOT EXISTS semantic_pixel_issues (
+            model VARCHAR NOT NULL,
+            image_id BIGINT NOT NULL,
+            labelled_pixels BIGINT NOT NULL,
+            issue_pixels BIGINT NOT NULL,
+            label_score DOUBLE NOT NULL,
+            issue_mask STRUCT(size INTEGER[], counts VARCHAR) NOT NULL,
+            issue_classes STRUCT(label_class VARCHAR, suggested_class VARCHAR, pixels BIGINT)[] NOT NULL,
+            PRIMARY KEY (model, image_id)
+        );
+        """,
+    ]
+)
+
+
 def _load_components() -> None:
     from . import plugins
 

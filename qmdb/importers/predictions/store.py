@@ -32,7 +32,8 @@ KEYS = {"source_id": "i.source_id", "path": "i.path", "image_id": "CAST(i.image_
 @dataclass
 class PredictionBatch:
     """Predictions keyed by an image column (`key_column`: source_id, path or image_id, as text);
-    `where(i)` names row i's (file, field) in an error."""
+    `where(i)` names row i's (file, field) in an error; `also(con)`, when given, writes what else the
+    import derived (semantic pixel issues) inside the same transaction."""
 
     model: str
     dataset: str
@@ -42,6 +43,7 @@ class PredictionBatch:
     key_column: str
     rows: pa.Table
     where: Callable[[int], tuple[object, str]]
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 
 
 def owner_by_path_or_stem(files: list[str], by_path: dict[str, object], stems: list[tuple[str, object]]) -> list:
@@ -111,6 +113,8 @@ def write_predictions(con: duckdb.DuckDBPyConnection, batch: PredictionBatch) ->
         report.removed = con.execute(f"SELECT count(*) FROM ({stale})", params).fetchall()[0][0]
         if report.removed:
             con.execute(f"DELETE FROM predictions WHERE prediction_id IN ({stale})", params)
+        if batch.also is not None:
+            batch.also(con)
         report.predictions = rows.num_rows
         report.images = con.execute("SELECT count(DISTINCT key) FROM _qmdb_predictions").fetchall()[0][0]
     return report
