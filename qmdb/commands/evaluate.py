@@ -4,9 +4,10 @@ import argparse
 
 from ..database import project
 from ..output import FORMATS, write
+from . import COMMANDS
 
 NAME = "evaluate"
-HELP = "match a model's predictions to the labels (COCO's rules) and print its summary; --where gives a slice"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -27,8 +27,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
-from sqlglot import exp
 
 from ..errors import QmdbError
 from .intervals import class_ap, wilson
@@ -43,7 +41,7 @@ CONTEXT = (
     ("i", "images", "i.image_id = m.image_id"),
     ("l", "labels", "l.label_id = m.label_id"),
 )
-_FORBIDDEN = (exp.Subquery, exp.Select, exp.Command, exp.Create, exp.Drop, exp.Insert, exp.Delete, exp.Update)
+_FORBIDDEN = ("Subquery", "Select", "Command", "Create", "Drop", "Insert", "Delete", "Update")  # sqlglot.exp classes
 
 
 def condition_sql(where: str) -> str:
@@ -56,6 +54,9 @@ def condition_sql(where: str) -> str:
     ...
     qmdb.errors.QmdbError: slice condition: must be one SQL expression, got '1 = 1; DROP TABLE labels'
     """
+    import sqlglot  # here, not at the top: only a slice condition needs the parser
+    from sqlglot import exp
+
     try:
         statements = sqlglot.parse(f"SELECT 1 WHERE {where}", read="duckdb")
     except sqlglot.errors.ParseError as error:
@@ -63,7 +64,8 @@ def condition_sql(where: str) -> str:
     if len(statements) != 1 or not isinstance(statements[0], exp.Select) or not statements[0].args.get("where"):
         raise QmdbError(f"slice condition: must be one SQL expression, got '{where}'")
     tree = statements[0].args["where"].this
-    if any(isinstance(node, _FORBIDDEN) for node in tree.walk()):
+    forbidden = tuple(getattr(exp, name) for name in _FORBIDDEN)
+    if any(isinstance(node, forbidden) for node in tree.walk()):
         raise QmdbError(f"slice condition: subqueries and statements are not allowed in '{where}'")
     return tree.sql(dialect="duckdb")
 
