@@ -93,22 +93,11 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return values[np.maximum(index, 0)]
 
 
-# `coded_rows` as the `matches` table's columns (model, class names and IoU type are parameters).
-MATCHES_FROM_CODED = """
-    SELECT $model, threshold, CASE kind WHEN 0 THEN 'prediction' ELSE 'label' END, image_id,
-           $classes[class_code + 1], CASE WHEN kind = 0 OR outcome = 0 THEN prediction_id END,
-           CASE WHEN kind = 1 OR outcome = 0 THEN label_id END, CASE WHEN kind = 0 OR outcome = 0 THEN score END,
-           CASE WHEN NOT isnan(iou) THEN iou END, CASE outcome WHEN 0 THEN 'TP' WHEN 1 THEN 'FP' ELSE 'FN' END,
-           ignored, CASE WHEN kind = 0 THEN det_rank END, NULL, $iou_type
-    FROM {table}
-"""
-
-
 def coded_rows(labels: pa.Table | dict, preds: pa.Table | dict, m: Matching, classes: list[str]) -> dict[str, np.ndarray]:
     """One `matches` row per prediction and per label at each IoU threshold (area range 'all'), as numpy
     columns with codes for the strings: `kind` 0 prediction / 1 label, `outcome` 0 TP / 1 FP / 2 FN,
     `class_code` the index in `classes`; ids, score and rank hold anything where their column is NULL
-    (`MATCHES_FROM_CODED` decodes them).
+    (`arrow_rows` decodes them).
 
     Rows go item by item, the thresholds of one item together: the columns that do not
     change with the threshold come in runs DuckDB stores compressed.
@@ -146,7 +135,12 @@ def match_rows(model: str, labels: pa.Table, preds: pa.Table, m: Matching) -> pa
     """`coded_rows` as an Arrow table of the `matches` columns (without model), NULLs and strings decoded."""
     d_class, g_class = (t["class"].combine_chunks().cast(pa.string()) for t in (preds, labels))
     classes = pc.unique(pa.concat_arrays([d_class, g_class])).to_pylist()
-    c = coded_rows(labels, preds, m, classes)
+    return arrow_rows(coded_rows(labels, preds, m, classes), classes)
+
+
+def arrow_rows(c: dict[str, np.ndarray], classes: list[str]) -> pa.Table:
+    """Rows of `coded_rows` as an Arrow table of the `matches` columns (without model): strings as
+    dictionaries over their codes, a column's NULLs as its validity mask (no per-row decoding)."""
     pred, hit = c["kind"] == 0, c["outcome"] == 0
     coded = lambda codes, names: pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, pa.string()))  # noqa: E731
     return pa.table({
