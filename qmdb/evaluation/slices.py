@@ -26,7 +26,6 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import QmdbError
 from .intervals import class_ap, wilson
@@ -170,10 +169,10 @@ def slice(con: duckdb.DuckDBPyConnection, where: str | None = None, *, model_nam
         raise QmdbError("no evaluated model: run `qmdb evaluate DB --model NAME` first")
     _check_evaluated(con, models, iou_type)
     table = _rows(con, where, models, iou_threshold, iou_type)
-    if where and not pc.any(table["in_slice"]).as_py():
+    cols = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
+    if where and not cols["in_slice"].any():
         raise QmdbError(f"slice '{where}' holds none of the evaluated items of {', '.join(map(repr, models))}; "
                         "loosen the condition")
-    cols = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
     cols["score"] = np.nan_to_num(cols["score"].astype(float), nan=-np.inf)
     cols["det_rank"] = np.nan_to_num(cols["det_rank"].astype(float), nan=0)
     rng = np.random.default_rng(seed)
