@@ -39,8 +39,8 @@ def build_parser(listing: dict[str, tuple[str, str]], command: str | None = None
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help) in listing.items():
-        sub = subparsers.add_parser(name, help=help, description=help)
+    for name, (module_name, text) in listing.items():
+        sub = subparsers.add_parser(name, help=text, description=text)
         if name == command:
             module = importlib.import_module(module_name)
             module.configure(sub)
@@ -66,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     if word is not None and word not in listing:
         print(_unknown(word, list(listing)), file=sys.stderr)
         return 2
-    args = build_parser(listing, word).parse_args(argv)
+    parser = build_parser(listing, word)
+    args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        build_parser(listing).print_help()
+        parser.print_help()
         return 2
     try:
         code = args.handler(args) or 0

@@ -209,8 +209,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     from . import plugins, views
 
     plugins.call("qmdb_migrate", con=con)
-    views.install(con)
-    _record_fingerprint(con)
+    failed = views.install(con)
+    _record_fingerprint(con, complete=not failed)  # a saved view that did not install is tried at every open
     return applied
 
 
@@ -279,11 +279,11 @@ def up_to_date(con: duckdb.DuckDBPyConnection) -> bool:
     return comment == f"{_MARK} {fingerprint()} {count}"
 
 
-def _record_fingerprint(con: duckdb.DuckDBPyConnection) -> None:
+def _record_fingerprint(con: duckdb.DuckDBPyConnection, *, complete: bool) -> None:
     comment, count = _stored(con)
-    mark = f"{_MARK} {fingerprint()} {count}"
+    mark = f"{_MARK} {fingerprint()} {count}" if complete else None
     if comment != mark:
-        con.execute(f"COMMENT ON TABLE schema_migrations IS '{mark}'")
+        con.execute(f"COMMENT ON TABLE schema_migrations IS {repr(mark) if mark else 'NULL'}")
 
 
 def _objects(con: duckdb.DuckDBPyConnection) -> set[str]:

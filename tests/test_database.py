@@ -164,3 +164,23 @@ def test_the_fingerprint_follows_a_plugins_files(tmp_path, monkeypatch):
     finally:
         plugins.unregister("fingerprint-plugin")
         sys.modules.pop("qmdb_fingerprint_plugin", None)
+
+
+def test_a_saved_view_that_does_not_install_is_tried_again_at_the_next_open(db_path):
+    from qmdb.database import close
+    from qmdb.schema import up_to_date
+
+    close(qmdb.connect(db_path))
+    plain = duckdb.connect(str(db_path))
+    plain.execute("INSERT INTO saved_views (name, description, sql, parameters) "
+                  "VALUES ('later', 'reads a table made later', 'SELECT * FROM made_later', '[]')")
+    plain.execute("COMMENT ON TABLE schema_migrations IS NULL")  # as a qmdb that saved it before the table went
+    plain.close()
+    with pytest.warns(UserWarning, match="saved view later no longer installs"):
+        con = qmdb.connect(db_path)
+    assert not up_to_date(con)
+    con.execute("CREATE TABLE made_later AS SELECT 1 AS one")
+    close(con)
+    con = qmdb.connect(db_path)
+    assert up_to_date(con) and con.sql("SELECT one FROM later").fetchall() == [(1,)]
+    close(con)
