@@ -13,7 +13,8 @@ sizes, crowd regions, empty and prediction-only images, 20 classes) go through
   accumulate, write `matches` and `eval_ap` in one transaction),
 - the `qmdb evaluate` command on the same project as a file: the wall time of a new
   Python process (its imports, opening the file, evaluating, writing, closing); its
-  numbers are the 4 decimals it prints, so its |Δ| column reads up to 5e-5,
+  numbers are the 4 decimals it prints, so its |Δ| column reads up to 5e-5 (and, after
+  the table, `qmdb --help`'s wall time: the CLI's start alone),
 
 and the table reports each one's seconds (the least of `--repeat` runs), its speed-up over pycocotools and over
 faster-coco-eval and the largest difference of its 12 summary numbers from
@@ -89,6 +90,15 @@ def cli_run(gt, dt, images, n_classes) -> tuple[float, np.ndarray]:
     return seconds, np.array(stats)
 
 
+def help_wall() -> float:
+    """The wall time of `qmdb --help` in a new process: the CLI's start (Python, its imports, the parser)."""
+    import subprocess
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "qmdb.cli", "--help"], capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=5000)
@@ -156,6 +166,7 @@ def main() -> None:
         print(f"| {name:<32} | {seconds:>8.2f} | {ratio:>14} | {vs_faster:>19} | {diff:>20} |")
     print()
     print("AP, AP50, AP75 =", ", ".join(f"{v:.4f}" for v in rows[-1][2][:3]))
+    print(f"CLI start (`qmdb --help`, least of {args.repeat}): {min(help_wall() for _ in range(args.repeat)):.2f} s")
     if args.speed_only:
         return
 

@@ -99,8 +99,6 @@ def qmdb_export_formats() -> dict[str, Callable[..., Any]]:
 
 @hookimpl
 def qmdb_commands() -> list[str]:
-    return [f"qmdb.commands.{name}" for name in (
-        "init", "sql", "tables", "views", "import_", "export", "metrics", "serve", "snapshot", "tag",
-        "embed", "evaluate", "check", "demo", "gallery", "plot", "report", "compare", "cluster", "map",
-        "history", "fix", "annotate",
-    )]
+    from .commands import COMMANDS, module_of
+
+    return [module_of(name) for name in COMMANDS]

@@ -1,8 +1,10 @@
-"""The `qmdb` command line: one module per command (`qmdb/commands/`, and any plugin's `qmdb_commands`)."""
+"""The `qmdb` command line: one module per command (`qmdb/commands/`, and any plugin's `qmdb_commands`),
+imported only when that command runs."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -10,33 +12,39 @@ import sys
 import duckdb
 
 from . import plugins
+from .commands import COMMANDS, module_of
 from .errors import QmdbError
 
 
-def _command_modules(only: str | None = None) -> list:
-    found = []
+def commands() -> dict[str, tuple[str, str]]:
+    """Every command as name -> (module, help): the built-ins from `qmdb.commands.COMMANDS`, without
+    importing their modules; a plugin's module is imported for its `NAME` and `HELP`."""
+    builtin = {module_of(name): name for name in COMMANDS}
+    found: dict[str, tuple[str, str]] = {}
     for module_name in plugins.items("qmdb_commands"):
-        if only is not None and module_name.rsplit(".", 1)[-1].rstrip("_") != only:
-            continue
-        module = importlib.import_module(module_name)
-        if only is None or module.NAME == only:
-            found.append(module)
+        if module_name in builtin:
+            found.setdefault(builtin[module_name], (module_name, COMMANDS[builtin[module_name]]))
+        else:
+            module = importlib.import_module(module_name)
+            found.setdefault(module.NAME, (module_name, module.HELP))
     return found
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command; given the command's name, of that command alone when a module of
-    that name (`import_` for `import`) defines it, so a command imports only its own module."""
+def build_parser(listing: dict[str, tuple[str, str]], command: str | None = None) -> argparse.ArgumentParser:
+    """The parser that lists every command with its help; only `command`'s module is imported, to
+    configure its arguments and run it."""
     parser = argparse.ArgumentParser(
         prog="qmdb",
         description="Embedded analytics database for computer-vision data quality, on DuckDB.",
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (only is not None and _command_modules(only)) or _command_modules():
-        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.configure(sub)
-        sub.set_defaults(handler=module.run)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, text) in listing.items():
+        sub = subparsers.add_parser(name, help=text, description=text)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.configure(sub)
+            sub.set_defaults(handler=module.run)
     return parser
 
 
@@ -45,8 +53,20 @@ def _command_word(argv: list[str]) -> str | None:
     return words[0] if words and not words[0].startswith("-") else None
 
 
+def _unknown(word: str, names: list[str]) -> str:
+    near = difflib.get_close_matches(word, names, n=1)
+    hint = f"did you mean '{near[0]}'? " if near else ""
+    return f"qmdb: error: unknown command '{word}'; {hint}commands: {', '.join(names)}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(_command_word(sys.argv[1:] if argv is None else argv))
+    argv = sys.argv[1:] if argv is None else argv
+    listing = commands()
+    word = _command_word(argv)
+    if word is not None and word not in listing:
+        print(_unknown(word, list(listing)), file=sys.stderr)
+        return 2
+    parser = build_parser(listing, word)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

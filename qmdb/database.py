@@ -64,11 +64,13 @@ def _open(path: str, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection
 
 def connect(path: str | Path = ":memory:", *, read_only: bool = False, config: dict | None = None,
             create: bool = True, storage_version: str | None = None,
-            repair: bool = False) -> duckdb.DuckDBPyConnection:
+            repair: bool = False, functions: bool = True) -> duckdb.DuckDBPyConnection:
     """Open (or create) a project database and return a plain DuckDB connection.
 
-    The schema is migrated (tables, then the built-in and saved views), and
-    qmdb's SQL functions are registered on the connection. A path with no file
+    The schema is migrated (tables, then the built-in and saved views) unless
+    the file is `schema.up_to_date` (then opening it runs no DDL), and qmdb's
+    SQL functions are registered on the connection (`functions=False`: not
+    on an up-to-date file, for work that calls none of them). A path with no file
     is created as a new project (in `storage_version`'s format, see the module
     docstring) unless `create=False` or `read_only=True`, which raise
     `NoProject` instead; `repair=True` first re-creates the tables, sequences
@@ -90,8 +92,9 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False, config: d
             duckdb.connect(path, config={**config, "storage_compatibility_version": version}).close()
     con = _open(path, read_only, config)
     try:
-        if read_only:
-            register(con)
+        if read_only or (not repair and schema.up_to_date(con)):
+            if functions:
+                register(con)
         else:
             if repair:
                 schema.repair(con)

@@ -11,8 +11,6 @@ from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 FORMATS = ("table", "vertical", "csv", "json", "parquet")
 UNLIMITED = 1_000_000  # the width of a table written to a pipe or a file: every column shown
@@ -79,11 +77,15 @@ def write(relation: duckdb.DuckDBPyRelation, fmt: str, output: str | Path | None
         raise ValueError("parquet needs a file: pass --output FILE")
     table = relation.to_arrow_table()
     if fmt == "parquet":
+        import pyarrow.parquet as pq  # the writers load when used: a command that prints a table needs neither
+
         pq.write_table(table, str(output))
         return
     sink = sys.stdout.buffer if to_stdout else open(output, "wb")
     try:
         if fmt == "csv":
+            import pyarrow.csv as pacsv
+
             pacsv.write_csv(table, sink)
         elif fmt == "json":
             _json_rows(table, sink)

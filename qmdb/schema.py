@@ -8,12 +8,21 @@ named by a `qmdb_schema` hook (`qmdb.builtins` for qmdb's own, a plugin for
 its tables), so opening a project brings every table up to date. After the
 tables, the views are installed (`qmdb.views.install`): a built-in view that
 does not install is an error, never a silent skip.
+
+A migrated file carries the `fingerprint` of the code that migrated it (qmdb's
+files, the plugins', DuckDB's version) as the comment of `schema_migrations`,
+with the number of migrations it holds; `up_to_date` compares the two, so
+opening a file that an unchanged installation migrated runs no DDL at all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
-from collections.abc import Callable
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterator
 
 import duckdb
 
@@ -220,8 +229,81 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     from . import plugins, views
 
     plugins.call("qmdb_migrate", con=con)
-    views.install(con)
+    failed = views.install(con)
+    _record_fingerprint(con, complete=not failed)  # a saved view that did not install is tried at every open
     return applied
+
+
+# Packages whose files make qmdb's own schema: tables, metric columns, macros, views (`udfs/`, `sql/` and
+# `server/` are folders of their own in a source checkout).
+SOURCES = ("qmdb", "qmdb.udfs", "qmdb.sql", "qmdb.server")
+_MARK = "qmdb schema"
+
+
+def _locations(package: str) -> list[str]:
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    return list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
+
+
+def _files(location: str) -> Iterator[tuple[str, int, int]]:
+    if os.path.isfile(location):
+        stat = os.stat(location)
+        yield location, stat.st_size, stat.st_mtime_ns
+        return
+    for folder, subfolders, names in os.walk(location):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(names):
+            stat = os.stat(os.path.join(folder, name))
+            yield os.path.join(folder, name), stat.st_size, stat.st_mtime_ns
+
+
+def fingerprint() -> str:
+    """A hash of what `migrate` does: DuckDB's version, the registered plugins, and the name, size and
+    modification time of every file of qmdb's packages and of each plugin's top-level package.
+
+    >>> fingerprint() == fingerprint()
+    True
+    """
+    from . import plugins
+
+    packages = set(SOURCES)
+    digest = hashlib.sha1(duckdb.__version__.encode())
+    for name, plugin in sorted(plugins.manager().list_name_plugin(), key=lambda item: item[0]):
+        module = plugin.__name__ if isinstance(plugin, type(sys)) else type(plugin).__module__
+        digest.update(f"{name}={module}:{type(plugin).__qualname__}".encode())
+        packages.add(module.split(".")[0])
+    for package in sorted(packages):
+        for location in _locations(package):
+            for entry in _files(location):
+                digest.update(repr(entry).encode())
+    return digest.hexdigest()
+
+
+def _stored(con: duckdb.DuckDBPyConnection) -> tuple[str | None, int]:
+    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND schema_name = current_schema() AND table_name = 'schema_migrations'").fetchall()
+    if not rows:
+        return None, 0
+    return rows[0][0], con.execute("SELECT count(*) FROM schema_migrations").fetchall()[0][0]
+
+
+def up_to_date(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this code migrated the file last and every migration it recorded is still there: then
+    `migrate` would change nothing."""
+    comment, count = _stored(con)
+    return comment == f"{_MARK} {fingerprint()} {count}"
+
+
+def _record_fingerprint(con: duckdb.DuckDBPyConnection, *, complete: bool) -> None:
+    comment, count = _stored(con)
+    mark = f"{_MARK} {fingerprint()} {count}" if complete else None
+    if comment != mark:
+        con.execute(f"COMMENT ON TABLE schema_migrations IS {repr(mark) if mark else 'NULL'}")
 
 
 def _objects(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -9,14 +9,23 @@ import pytest
 from qmdb.cli import main
 
 
-def test_help_lists_commands(capsys):
-    try:
-        main(["--help"])
-    except SystemExit:
-        pass
-    out = capsys.readouterr().out
-    for command in ("init", "sql", "tables", "views"):
-        assert command in out
+def test_help_lists_every_command_with_its_help_without_importing_one():
+    from qmdb.cli import commands
+
+    code = ("import sys; from qmdb.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('qmdb.commands.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    listed = " ".join(out.split())  # argparse wraps the help lines
+    for name, (_, help) in commands().items():
+        assert f"{name} {' '.join(help.split())}" in listed
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_an_unknown_command_is_one_line(capsys):
+    assert main(["evalute", "project.duckdb", "--model", "m"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("qmdb: error: unknown command 'evalute'; did you mean 'evaluate'?")
+    assert "commands: init, sql, tables" in err[0]
 
 
 def test_sql_prints_and_writes_json(db_path, capsys):

@@ -86,3 +86,101 @@ def test_repair_recreates_dropped_tables_without_new_migrations(con):
     con.execute("DROP TABLE errors")
     assert schema_repair(con) == ["errors"]
     assert migrate(con) == []
+
+
+def file_hash(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_project_opened_again_runs_no_ddl(db_path, monkeypatch):
+    from qmdb import schema
+    from qmdb.database import close
+
+    close(qmdb.connect(db_path))
+    before = file_hash(db_path)
+    monkeypatch.setattr(schema, "migrate", lambda con: pytest.fail("an up-to-date project was migrated"))
+    con = qmdb.connect(db_path)
+    assert schema.up_to_date(con)
+    (comment,), (count,) = (con.sql(sql).fetchall()[0] for sql in (
+        "SELECT comment FROM duckdb_tables() WHERE table_name = 'schema_migrations'",
+        "SELECT count(*) FROM schema_migrations"))
+    assert comment == f"qmdb schema {schema.fingerprint()} {count}"
+    close(con)
+    assert file_hash(db_path) == before  # not a byte written: no DDL, no macro re-created
+
+
+def test_a_file_from_an_older_qmdb_migrates(db_path):
+    from qmdb.database import close
+    from qmdb.schema import CORE, up_to_date
+
+    old = duckdb.connect(str(db_path))  # what a qmdb with only the core tables wrote: no fingerprint
+    old.execute(CORE[0])
+    old.execute("CREATE TABLE schema_migrations (component VARCHAR, version INTEGER, "
+                "applied_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (component, version))")
+    old.execute("INSERT INTO schema_migrations (component, version) VALUES ('core', 1)")
+    old.execute("INSERT INTO datasets (name, root, format) VALUES ('d', '.', 'coco')")
+    old.close()
+    con = qmdb.connect(db_path)
+    assert up_to_date(con) and {"matches", "eval_ap", "label_versions"} <= {
+        name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert con.sql("SELECT name FROM datasets").fetchall() == [("d",)]
+    close(con)
+
+
+@pytest.mark.parametrize("change", ["COMMENT ON TABLE schema_migrations IS 'qmdb schema 0123 1'",
+                                    "DELETE FROM schema_migrations WHERE component = 'evaluation'"])
+def test_another_fingerprint_or_a_missing_migration_migrates_again(db_path, change):
+    from qmdb.database import close
+
+    close(qmdb.connect(db_path))
+    plain = duckdb.connect(str(db_path))
+    plain.execute(change)
+    plain.close()
+    con = qmdb.connect(db_path)
+    assert qmdb.schema.up_to_date(con)
+    assert con.sql("SELECT count(*) FROM schema_migrations WHERE component = 'evaluation'").fetchall()[0][0] >= 1
+    close(con)
+
+
+def test_the_fingerprint_follows_a_plugins_files(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from qmdb import plugins
+    from qmdb.schema import fingerprint
+
+    package = tmp_path / "qmdb_fingerprint_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins.register(importlib.import_module("qmdb_fingerprint_plugin"), "fingerprint-plugin")
+    try:
+        first = fingerprint()
+        assert fingerprint() == first
+        (package / "views.sql").write_text("-- a view file the plugin ships\nSELECT 1")
+        assert fingerprint() != first
+    finally:
+        plugins.unregister("fingerprint-plugin")
+        sys.modules.pop("qmdb_fingerprint_plugin", None)
+
+
+def test_a_saved_view_that_does_not_install_is_tried_again_at_the_next_open(db_path):
+    from qmdb.database import close
+    from qmdb.schema import up_to_date
+
+    close(qmdb.connect(db_path))
+    plain = duckdb.connect(str(db_path))
+    plain.execute("INSERT INTO saved_views (name, description, sql, parameters) "
+                  "VALUES ('later', 'reads a table made later', 'SELECT * FROM made_later', '[]')")
+    plain.execute("COMMENT ON TABLE schema_migrations IS NULL")  # as a qmdb that saved it before the table went
+    plain.close()
+    with pytest.warns(UserWarning, match="saved view later no longer installs"):
+        con = qmdb.connect(db_path)
+    assert not up_to_date(con)
+    con.execute("CREATE TABLE made_later AS SELECT 1 AS one")
+    close(con)
+    con = qmdb.connect(db_path)
+    assert up_to_date(con) and con.sql("SELECT one FROM later").fetchall() == [(1,)]
+    close(con)

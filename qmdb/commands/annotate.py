@@ -6,10 +6,11 @@ from .. import annotate
 from ..annotate.images import MODES
 from ..database import project
 from ..errors import QmdbError
+from . import COMMANDS
 from .arguments import view_params
 
 NAME = "annotate"
-HELP = "send a view, query or tag to CVAT / Label Studio; load the annotators' corrections back as label changes"
+HELP = COMMANDS[NAME]
 TOOLS = {"cvat": annotate.export_cvat, "labelstudio": annotate.export_labelstudio}
 
 

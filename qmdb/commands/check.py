@@ -6,9 +6,10 @@ from pathlib import Path
 from ..database import project
 from ..evaluation.checks import junit_xml, run_checks
 from ..output import print_table
+from . import COMMANDS
 
 NAME = "check"
-HELP = "run the stored slice checks (the checks table); exit 1 when one fails, --junit FILE for CI"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

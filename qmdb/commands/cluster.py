@@ -3,10 +3,11 @@
 import argparse
 
 from ..database import project
+from . import COMMANDS
 from .arguments import vector_options
 
 NAME = "cluster"
-HELP = "cluster a model's vectors (k-means or HDBSCAN: table clusters) and group near-duplicates (table duplicate_groups)"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

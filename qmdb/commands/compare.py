@@ -5,9 +5,10 @@ import argparse
 from ..database import project
 from ..health import compare
 from ..output import print_table
+from . import COMMANDS
 
 NAME = "compare"
-HELP = "compare two datasets, splits or WHEREs over images i: metric drift (KS, PSI), label statistics, an embedding MMD test"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -5,9 +5,10 @@ import time
 from pathlib import Path
 
 from ..database import project
+from . import COMMANDS
 
 NAME = "demo"
-HELP = "build demo.duckdb from real images (digits, photographs) with real models' predictions, and show it"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -3,9 +3,10 @@
 import argparse
 
 from ..database import close, connect
+from . import COMMANDS
 
 NAME = "embed"
-HELP = "embed images (and with --labels their label and prediction boxes); update the usearch index"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -1,12 +1,14 @@
 """qmdb evaluate: match a model's predictions to the labels; slice and compare the result."""
 
 import argparse
+import sys
 
 from ..database import project
 from ..output import FORMATS, write
+from . import COMMANDS
 
 NAME = "evaluate"
-HELP = "match a model's predictions to the labels (COCO's rules) and print its summary; --where gives a slice"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,13 +33,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here, not at the top: building the command line's parser imports every command module.
     from ..evaluation.run import evaluate
 
-    with project(args.database) as con:
+    # Matching boxes and writing the tables call none of qmdb's SQL functions: the file opens without them.
+    boxes_only = args.iou_type == "bbox" and args.where is None and not (args.errors or args.box_metrics)
+    with project(args.database, functions=not boxes_only) as con:
         for model in args.model:
             if not (args.reuse and (args.where is not None or args.errors)):
-                report = evaluate(con, model, dataset=args.dataset, iou_type=args.iou_type)
+                report = evaluate(con, model, dataset=args.dataset, iou_type=args.iou_type,
+                                  progress=sys.stderr.isatty())
                 if args.where is None and not args.errors:
                     print(report)
         if args.box_metrics:

@@ -9,11 +9,12 @@ from ..database import project
 from ..annotate.images import MODES as ANNOTATE_MODES
 from ..export import selection
 from ..export.yolo import IMAGE_MODES
+from . import COMMANDS
 from .arguments import view_params
 
 NAME = "export"
 TAGGED = ("coco", "yolo", "cvat", "labelstudio")  # the formats that take `tag=` themselves
-HELP = "export the images/labels a query, view or tag selects as COCO JSON, a YOLO folder, a CVAT or Label Studio task"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

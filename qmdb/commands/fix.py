@@ -7,10 +7,11 @@ import getpass
 from ..database import project
 from ..history.fix import SUGGESTIONS, fix
 from ..output import FORMATS, write
+from . import COMMANDS
 from .arguments import table_options, view_params
 
 NAME = "fix"
-HELP = "apply (or reject) what a label-error view suggests, as label versions; --dry-run shows them first"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -5,9 +5,10 @@ import argparse
 from ..database import project
 from ..errors import ViewError
 from ..gallery import export_gallery
+from . import COMMANDS
 
 NAME = "gallery"
-HELP = "write a view's or a query's images, with their boxes, as one self-contained HTML file"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

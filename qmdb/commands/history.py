@@ -8,10 +8,11 @@ from ..database import project
 from ..errors import QmdbError
 from ..history import batches, diff, undo, versions
 from ..output import FORMATS, write
+from . import COMMANDS
 from .arguments import table_options
 
 NAME = "history"
-HELP = "label history: versions, batches, a diff between two times or snapshots, undo a batch"
+HELP = COMMANDS[NAME]
 ACTIONS = ("batches", "diff", "undo")
 
 

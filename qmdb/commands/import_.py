@@ -6,9 +6,10 @@ from ..database import project
 from ..errors import QmdbError
 from ..importers import dataset_formats, prediction_formats, import_dataset, import_metadata, import_predictions
 from ..importers.annotators import import_annotator
+from . import COMMANDS
 
 NAME = "import"
-HELP = "import a dataset (coco, yolo, voc, folders, table, a plugin's format), a model's predictions, or per-image metadata"
+HELP = COMMANDS[NAME]
 USAGE = """
   qmdb import DB FORMAT SOURCE [--name N] [--root DIR] [--split S] [--strict]    FORMAT: coco yolo voc folders table …
   qmdb import DB FORMAT SOURCE --annotator NAME [--name N] [--root DIR]          one more annotator's labels of the same images

@@ -5,9 +5,10 @@ import argparse
 from ..database import STORAGE_VERSION, project
 from ..schema import schema_version
 from ..storage import storage_of
+from . import COMMANDS
 
 NAME = "init"
-HELP = "create a project database, or migrate one and re-create the tables and views it lacks"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -3,10 +3,11 @@
 import argparse
 
 from ..database import project
+from . import COMMANDS
 from .arguments import vector_options
 
 NAME = "map"
-HELP = "lay a model's vectors out in 2-D (UMAP with the 'map' extra, else PCA: table embedding_map); -o map.html"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

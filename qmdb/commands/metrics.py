@@ -5,9 +5,10 @@ import argparse
 from ..database import close, connect
 from ..errors import QmdbError
 from ..udfs import compute_metrics
+from . import COMMANDS
 
 NAME = "metrics"
-HELP = "compute image and label quality metrics (incremental, resumable)"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -3,10 +3,11 @@
 import argparse
 
 from ..database import project
+from . import COMMANDS
 from .arguments import view_params
 
 NAME = "plot"
-HELP = "draw a plot: histogram, scatter, by-metric, importance, confusion, pr, calibration (PNG/SVG/PDF; needs the 'plot' extra)"
+HELP = COMMANDS[NAME]
 OPTIONS = {  # option -> (the plots' parameter, type, help)
     "--metric": ("metric", str, "histogram, by-metric: the metric (default brightness)"),
     "--x": ("x", str, "scatter: metric on the x axis (default brightness)"),

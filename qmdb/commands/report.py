@@ -4,9 +4,10 @@ import argparse
 
 from ..database import project
 from ..health import report
+from . import COMMANDS
 
 NAME = "report"
-HELP = "dataset health: issues per type and severity, the worst examples, the next command for each"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

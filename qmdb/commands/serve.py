@@ -4,9 +4,10 @@ import argparse
 import os
 
 from ..errors import MissingExtra, QmdbError
+from . import COMMANDS
 
 NAME = "serve"
-HELP = "serve a project over HTTP: tables, views, SQL, snapshots and images (needs the 'server' extra)"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,10 +6,11 @@ from .. import snapshots
 from ..database import project
 from ..errors import QmdbError
 from ..output import FORMATS, table_width, write
+from . import COMMANDS
 from .arguments import view_params
 
 NAME = "snapshot"
-HELP = "freeze a view's result (with its parameters and versions); list, show, diff or delete snapshots"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

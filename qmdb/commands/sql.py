@@ -7,10 +7,11 @@ import duckdb
 from ..database import project
 from ..errors import QmdbError
 from ..output import FORMATS, write
+from . import COMMANDS
 from .arguments import table_options
 
 NAME = "sql"
-HELP = "run a SQL query (read-only unless --write) and print a table, or write CSV / JSON lines / Parquet"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -4,9 +4,10 @@ import argparse
 
 from ..database import project
 from ..output import print_table
+from . import COMMANDS
 
 NAME = "tables"
-HELP = "list tables, their row counts and columns"
+HELP = COMMANDS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -7,9 +7,10 @@ from ..database import project
 from ..transaction import transaction
 from ..output import FORMATS, write
 from ..tags import ITEMS, tag
+from . import COMMANDS
 
 NAME = "tag"
-HELP = "tag images, labels or predictions (reviewed, fixed, rejected, …), or list tags"
+HELP = COMMANDS[NAME]
 DECISIONS = ("reviewed", "fixed", "rejected")
 
 

@@ -7,10 +7,11 @@ from .. import views
 from ..database import project
 from ..errors import ViewError
 from ..output import FORMATS, print_table, write
+from . import COMMANDS
 from .arguments import table_options, view_params
 
 NAME = "views"
-HELP = "list, show, run, save or delete views (built-in and saved)"
+HELP = COMMANDS[NAME]
 
 _PARAM_SPEC = re.compile(r"^(\w+)\s+(.+?)\s*=\s*(.+)$")
 

@@ -22,6 +22,8 @@ run only on connections opened by qmdb, which register the UDFs.
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -181,12 +183,16 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Each macro stored with a hash of its text as its comment, so that one already stored as it is
+    now is left alone (opening a project writes nothing)."""
     writable = con.execute("SELECT current_setting('access_mode') <> 'read_only'").fetchall()[0][0]
-    existing = {name for (name,) in con.execute(
-        "SELECT function_name FROM duckdb_functions() WHERE function_type = 'table_macro' "
-        "AND database_name = current_database()").fetchall()}
+    existing = dict(con.execute(
+        "SELECT function_name, comment FROM duckdb_functions() WHERE function_type = 'table_macro' "
+        "AND database_name = current_database()").fetchall())
     for name, (signature, body) in MACROS.items():
-        if writable:
+        version = "qmdb " + hashlib.sha1(f"{signature} {body}".encode()).hexdigest()[:16]
+        if writable and existing.get(name, "") != version:
             con.execute(f"CREATE OR REPLACE MACRO {name}({signature}) AS TABLE {body}")
-        elif name not in existing:
+            con.execute(f"COMMENT ON MACRO TABLE {name} IS '{version}'")
+        elif not writable and name not in existing:
             con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({signature}) AS TABLE {body}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .accumulate import Accumulated, accumulate
+from .columns import column, dictionary
 from .matching import Boxes, Matching, match
 from .order import IMAGE_ORDER
 from .params import IOU_THRESHOLDS, MAX_DETS
@@ -66,6 +66,8 @@ def _codes(table: pa.Table | dict, classes: list[str]) -> np.ndarray:
     """Each row's class as its index in `classes`."""
     if isinstance(table, dict):
         return np.asarray(table["class_code"]).astype(np.int64)
+    import pyarrow.compute as pc  # Arrow inputs only: the box path reads numpy and skips its import (~70 ms)
+
     codes = pc.index_in(table["class"].combine_chunks().cast(pa.string()), value_set=pa.array(classes, pa.string()))
     return codes.to_numpy(zero_copy_only=False).astype(np.int64)
 
@@ -93,22 +95,11 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return values[np.maximum(index, 0)]
 
 
-# `coded_rows` as the `matches` table's columns (model, class names and IoU type are parameters).
-MATCHES_FROM_CODED = """
-    SELECT $model, threshold, CASE kind WHEN 0 THEN 'prediction' ELSE 'label' END, image_id,
-           $classes[class_code + 1], CASE WHEN kind = 0 OR outcome = 0 THEN prediction_id END,
-           CASE WHEN kind = 1 OR outcome = 0 THEN label_id END, CASE WHEN kind = 0 OR outcome = 0 THEN score END,
-           CASE WHEN NOT isnan(iou) THEN iou END, CASE outcome WHEN 0 THEN 'TP' WHEN 1 THEN 'FP' ELSE 'FN' END,
-           ignored, CASE WHEN kind = 0 THEN det_rank END, NULL, $iou_type
-    FROM {table}
-"""
-
-
 def coded_rows(labels: pa.Table | dict, preds: pa.Table | dict, m: Matching, classes: list[str]) -> dict[str, np.ndarray]:
     """One `matches` row per prediction and per label at each IoU threshold (area range 'all'), as numpy
     columns with codes for the strings: `kind` 0 prediction / 1 label, `outcome` 0 TP / 1 FP / 2 FN,
     `class_code` the index in `classes`; ids, score and rank hold anything where their column is NULL
-    (`MATCHES_FROM_CODED` decodes them).
+    (`arrow_rows` decodes them).
 
     Rows go item by item, the thresholds of one item together: the columns that do not
     change with the threshold come in runs DuckDB stores compressed.
@@ -144,24 +135,31 @@ def coded_rows(labels: pa.Table | dict, preds: pa.Table | dict, m: Matching, cla
 
 def match_rows(model: str, labels: pa.Table, preds: pa.Table, m: Matching) -> pa.Table:
     """`coded_rows` as an Arrow table of the `matches` columns (without model), NULLs and strings decoded."""
+    import pyarrow.compute as pc
+
     d_class, g_class = (t["class"].combine_chunks().cast(pa.string()) for t in (preds, labels))
     classes = pc.unique(pa.concat_arrays([d_class, g_class])).to_pylist()
-    c = coded_rows(labels, preds, m, classes)
+    return arrow_rows(coded_rows(labels, preds, m, classes), classes)
+
+
+def arrow_rows(c: dict[str, np.ndarray], classes: list[str]) -> pa.Table:
+    """Rows of `coded_rows` as an Arrow table of the `matches` columns (without model), over the same
+    buffers: strings as dictionaries over their codes, a column's NULLs as its validity mask."""
     pred, hit = c["kind"] == 0, c["outcome"] == 0
-    coded = lambda codes, names: pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, pa.string()))  # noqa: E731
-    return pa.table({
-        "threshold": c["threshold"],
-        "item_type": coded(c["kind"], ["prediction", "label"]),
-        "image_id": c["image_id"],
-        "class": coded(c["class_code"], classes),
-        "prediction_id": pa.array(c["prediction_id"], mask=~(pred | hit)),
-        "label_id": pa.array(c["label_id"], mask=~(~pred | hit)),
-        "score": pa.array(c["score"], mask=~(pred | hit)),
-        "iou": pa.array(c["iou"], from_pandas=True),
-        "outcome": coded(c["outcome"], ["TP", "FP", "FN"]),
-        "ignored": c["ignored"],
-        "det_rank": pa.array(c["det_rank"], mask=~pred),
-    })
+    arrays = {
+        "threshold": column(c["threshold"]),
+        "item_type": dictionary(c["kind"], ["prediction", "label"]),
+        "image_id": column(c["image_id"]),
+        "class": dictionary(c["class_code"], classes),
+        "prediction_id": column(c["prediction_id"], valid=pred | hit),
+        "label_id": column(c["label_id"], valid=~pred | hit),
+        "score": column(c["score"], valid=pred | hit),
+        "iou": column(c["iou"], valid=~np.isnan(c["iou"])),
+        "outcome": dictionary(c["outcome"], ["TP", "FP", "FN"]),
+        "ignored": column(c["ignored"]),
+        "det_rank": column(c["det_rank"], valid=pred),
+    }
+    return pa.Table.from_arrays(list(arrays.values()), names=list(arrays))
 
 
 # `ap_rows` as the `eval_ap` table's columns (model, class names and IoU type are parameters).

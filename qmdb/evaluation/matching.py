@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .iou import box_iou
 from .params import AREA_RANGES, IOU_THRESHOLDS
@@ -81,6 +80,13 @@ def _pad(width: np.ndarray) -> np.ndarray:
     return (2 ** np.ceil(np.log2(np.maximum(width, 1)))).astype(np.int64)
 
 
+def _progress_bar(total: int):
+    """tqdm's bar over detections, imported only when one is shown."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="matching", unit="det", leave=False)
+
+
 def greedy(*, gt_image: np.ndarray, gt_cls: np.ndarray, gt_order: np.ndarray, gt_area: np.ndarray,
            gt_crowd: np.ndarray, gt_ignore: np.ndarray, dt_image: np.ndarray, dt_cls: np.ndarray,
            dt_order: np.ndarray, dt_score: np.ndarray, dt_area: np.ndarray, pair_dt: np.ndarray,
@@ -125,7 +131,7 @@ def greedy(*, gt_image: np.ndarray, gt_cls: np.ndarray, gt_order: np.ndarray, gt
     _, step_first, step_count = np.unique(step[by_step], return_index=True, return_counts=True)
     groups = [(by_step[f:f + n], c) for f, n in zip(step_first, step_count)
               for c in np.unique(_pad(cand_count[by_step[f:f + n]]))]
-    bar = tqdm(total=len(cand_dt), desc="matching", unit="det", disable=not progress, leave=False)
+    bar = _progress_bar(len(cand_dt)) if progress else None
     for rows, c in groups:          # each step's detections, padded to few candidate widths
         rows = rows[_pad(cand_count[rows]) == c]
         width = cand_count[rows]
@@ -150,8 +156,10 @@ def greedy(*, gt_image: np.ndarray, gt_cls: np.ndarray, gt_order: np.ndarray, gt
         dt_match[t0, d0] = g0
         dt_iou[t0, d0] = best[0, t0, r_i[everything]]
         gt_match[t0, g0] = d0
-        bar.update(len(rows))
-    bar.close()
+        if bar is not None:
+            bar.update(len(rows))
+    if bar is not None:
+        bar.close()
 
     dt_area = dt_area.astype(float)
     outside = (dt_area[None, :] < area_ranges[:, :1]) | (dt_area[None, :] > area_ranges[:, 1:])

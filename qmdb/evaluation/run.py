@@ -10,7 +10,7 @@ import duckdb
 from ..errors import QmdbError
 from ..transaction import transaction
 from .classification import classification_rows
-from .detection import AP_FROM_CODED, MATCHES_FROM_CODED, evaluate_detection
+from .detection import AP_FROM_CODED, arrow_rows, evaluate_detection
 from .params import AREA_LABELS
 
 _COLUMNS = ("model, threshold, item_type, image_id, class, prediction_id, label_id, score, iou, "
@@ -82,7 +82,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     dataset, task = resolve(con, model, dataset)
     start = time.perf_counter()
     images = _one(con, "SELECT count(*) FROM images WHERE dataset = ?", [dataset])[0][0]
-    coded = iou_type == "bbox" and task == "detection"   # numpy columns decoded in SQL: no Arrow, no pandas
+    coded = iou_type == "bbox" and task == "detection"   # eval_ap as coded numpy columns decoded in SQL
     if iou_type != "bbox":
         from .segm import evaluate_segm
 
@@ -90,8 +90,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
         rows, ap, stats, task = report.matches.drop_columns(["iou_type"]), report.ap.drop_columns(["iou_type"]), report.stats, "detection"
         counts = {"labels": report.labels, "predictions": report.predictions}
     elif task == "detection":
-        rows, ap, classes, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
-        stats = acc.stats()
+        coded_rows, ap, classes, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
+        rows, stats = arrow_rows(coded_rows, classes), acc.stats()
     else:
         import pyarrow.compute as pc
 
@@ -103,15 +103,14 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     with transaction(con, **tables):
         for table in ("matches", "eval_ap", "evaluations", "eval_errors"):
             con.execute(f"DELETE FROM {table} WHERE model = ? AND iou_type = ?", [model, iou_type])
+        if task == "detection":
+            con.execute("INSERT INTO matches BY NAME SELECT *, $model AS model, $iou_type AS iou_type "
+                        "FROM _qmdb_match_rows", {"model": model, "iou_type": iou_type})
         if coded:
-            names = {"model": model, "classes": classes, "iou_type": iou_type}
-            con.execute(f"INSERT INTO matches ({_COLUMNS}, iou_type) "
-                        + MATCHES_FROM_CODED.format(table="_qmdb_match_rows"), names)
+            names = {"model": model, "classes": classes, "iou_type": iou_type, "areas": list(AREA_LABELS)}
             con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
-                        "iou_type) " + AP_FROM_CODED.format(table="_qmdb_ap_rows"), names | {"areas": list(AREA_LABELS)})
+                        "iou_type) " + AP_FROM_CODED.format(table="_qmdb_ap_rows"), names)
         elif task == "detection":
-            con.execute(f"INSERT INTO matches ({_COLUMNS}, iou_type) SELECT ? AS model, *, NULL, ? "
-                        "FROM _qmdb_match_rows", [model, iou_type])
             con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
                         "iou_type) SELECT ?, *, ? FROM _qmdb_ap_rows", [model, iou_type])
         else:

@@ -26,9 +26,6 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import sqlglot
-from sqlglot import exp
 
 from ..errors import QmdbError
 from .intervals import class_ap, wilson
@@ -43,7 +40,7 @@ CONTEXT = (
     ("i", "images", "i.image_id = m.image_id"),
     ("l", "labels", "l.label_id = m.label_id"),
 )
-_FORBIDDEN = (exp.Subquery, exp.Select, exp.Command, exp.Create, exp.Drop, exp.Insert, exp.Delete, exp.Update)
+_FORBIDDEN = ("Subquery", "Select", "Command", "Create", "Drop", "Insert", "Delete", "Update")  # sqlglot.exp classes
 
 
 def condition_sql(where: str) -> str:
@@ -56,6 +53,9 @@ def condition_sql(where: str) -> str:
     ...
     qmdb.errors.QmdbError: slice condition: must be one SQL expression, got '1 = 1; DROP TABLE labels'
     """
+    import sqlglot  # here, not at the top: only a slice condition needs the parser
+    from sqlglot import exp
+
     try:
         statements = sqlglot.parse(f"SELECT 1 WHERE {where}", read="duckdb")
     except sqlglot.errors.ParseError as error:
@@ -63,7 +63,8 @@ def condition_sql(where: str) -> str:
     if len(statements) != 1 or not isinstance(statements[0], exp.Select) or not statements[0].args.get("where"):
         raise QmdbError(f"slice condition: must be one SQL expression, got '{where}'")
     tree = statements[0].args["where"].this
-    if any(isinstance(node, _FORBIDDEN) for node in tree.walk()):
+    forbidden = tuple(getattr(exp, name) for name in _FORBIDDEN)
+    if any(isinstance(node, forbidden) for node in tree.walk()):
         raise QmdbError(f"slice condition: subqueries and statements are not allowed in '{where}'")
     return tree.sql(dialect="duckdb")
 
@@ -168,10 +169,10 @@ def slice(con: duckdb.DuckDBPyConnection, where: str | None = None, *, model_nam
         raise QmdbError("no evaluated model: run `qmdb evaluate DB --model NAME` first")
     _check_evaluated(con, models, iou_type)
     table = _rows(con, where, models, iou_threshold, iou_type)
-    if where and not pc.any(table["in_slice"]).as_py():
+    cols = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
+    if where and not cols["in_slice"].any():
         raise QmdbError(f"slice '{where}' holds none of the evaluated items of {', '.join(map(repr, models))}; "
                         "loosen the condition")
-    cols = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
     cols["score"] = np.nan_to_num(cols["score"].astype(float), nan=-np.inf)
     cols["det_rank"] = np.nan_to_num(cols["det_rank"].astype(float), nan=0)
     rng = np.random.default_rng(seed)

@@ -66,3 +66,23 @@ def test_a_slice_that_is_everything_leaves_an_empty_rest(db_path, capsys):
     assert main(["evaluate", str(db_path), "-m", "det-model", "--where", "true", "-f", "csv"]) == 0
     rest = capsys.readouterr().out.strip().splitlines()[-1].split(",")
     assert rest[1] == '"rest"' and rest[2] == "0"
+
+
+HEAVY = ("usearch", "tqdm", "pyarrow.parquet", "sqlglot", "fastapi", "pandas", "cv2")
+
+
+def imported_by(args: list[str]) -> list[str]:
+    """The HEAVY modules a new process has imported after running `qmdb ARGS`."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from qmdb.cli import main; code = main(sys.argv[1:]); "
+            f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_evaluate_imports_none_of_the_modules_it_does_not_use(db_path):
+    make_project(db_path)
+    assert imported_by(["evaluate", str(db_path), "--model", "det-model"]) == "0 []"
+    assert "'sqlglot'" in imported_by(["evaluate", str(db_path), "--model", "det-model", "--where", "camera = 'B'"])
