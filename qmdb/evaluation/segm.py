@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import QmdbError
 from .accumulate import Accumulated, accumulate
@@ -125,49 +126,69 @@ def load(con: duckdb.DuckDBPyConnection, model: str, dataset: str, iou_type: str
 
 
 def _codes(column, classes: list[str]) -> np.ndarray:
-    import pyarrow.compute as pc
-
     return pc.index_in(column, value_set=pa.array(classes, pa.string())).to_numpy().astype(np.int64)
+
+
+def _rles(masks: pa.ChunkedArray) -> list[dict | None]:
+    """pycocotools RLE dicts of a stored `mask` column (None where NULL), read from its Arrow fields: the
+    `counts` strings as they are (`maskUtils` takes `str`), no Python dict per struct from Arrow."""
+    col = masks.combine_chunks()
+    size = pc.struct_field(col, "size")
+    heights = pc.fill_null(pc.list_element(size, 0), 0).to_numpy().tolist()
+    widths = pc.fill_null(pc.list_element(size, 1), 0).to_numpy().tolist()
+    counts = pc.struct_field(col, "counts").to_pylist()
+    return [None if c is None else {"size": [h, w], "counts": c} for h, w, c in zip(heights, widths, counts)]
 
 
 def _pred_rles(preds: pa.Table) -> list[dict]:
     """pycocotools RLEs of the predictions; a box without a mask as its polygon, as `loadRes` does."""
-    from ..importers.masks import mask_api, to_rles
+    from ..importers.masks import mask_api
 
     api = mask_api("mask evaluation")
-    rles = to_rles(preds["mask"].to_pylist())
-    for i in [i for i, r in enumerate(rles) if r is None]:
-        x, y, w, h = (preds[c][i].as_py() for c in "xywh")
-        height, width = preds["height"][i].as_py(), preds["width"][i].as_py()
-        rles[i] = api.merge(api.frPyObjects([[x, y, x, y + h, x + w, y + h, x + w, y]], height, width))
+    rles = _rles(preds["mask"])
+    boxed = np.flatnonzero(preds["mask"].is_null().to_numpy(zero_copy_only=False))
+    if boxed.size:
+        box = preds.select(["x", "y", "w", "h", "height", "width"]).take(pa.array(boxed)).to_pylist()
+        for i, b in zip(boxed.tolist(), box):
+            x, y, w, h = b["x"], b["y"], b["w"], b["h"]
+            rles[i] = api.merge(api.frPyObjects([[x, y, x, y + h, x + w, y + h, x + w, y]], b["height"], b["width"]))
     return rles
+
+
+def _spans(keys: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stable sort of `keys` and, per shared key, where its run starts and how long it is."""
+    order = np.argsort(keys, kind="stable")
+    lo = np.searchsorted(keys[order], shared)
+    return order, lo, np.searchsorted(keys[order], shared, side="right") - lo
 
 
 def mask_pairs(labels: pa.Table, preds: pa.Table, gt_cls: np.ndarray, dt_cls: np.ndarray,
                threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(detection, ground truth, mask IoU) of same-image, same-class pairs with IoU >= threshold;
-    pycocotools' `maskUtils.iou`, one call per image."""
-    from ..importers.masks import mask_api, to_rles
+    """(detection, ground truth, mask IoU) of same-image, same-class pairs with IoU >= threshold.
+
+    pycocotools' `maskUtils.iou` (its C `rleIou`), one call per image on that image's run of the
+    image-sorted RLE lists; which detection and ground truth each IoU belongs to, the class test
+    and the threshold are array operations on all images' IoUs at once."""
+    from ..importers.masks import mask_api
 
     api = mask_api("mask evaluation")
-    g_rle, d_rle = to_rles(labels["mask"].to_pylist()), _pred_rles(preds)
-    crowd = labels["iscrowd"].to_numpy(zero_copy_only=False).astype(np.uint8)
     g_img, d_img = labels["image_id"].to_numpy(), preds["image_id"].to_numpy()
-    g_sort, d_sort = np.argsort(g_img, kind="stable"), np.argsort(d_img, kind="stable")
     shared = np.intersect1d(g_img, d_img)
-    g_lo, g_hi = np.searchsorted(g_img[g_sort], shared), np.searchsorted(g_img[g_sort], shared, side="right")
-    d_lo, d_hi = np.searchsorted(d_img[d_sort], shared), np.searchsorted(d_img[d_sort], shared, side="right")
-    out_d, out_g, out_iou = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
-    for a, b, c, d in zip(g_lo, g_hi, d_lo, d_hi):
-        gi, di = g_sort[a:b], d_sort[c:d]
-        iou = np.asarray(api.iou([d_rle[k] for k in di], [g_rle[k] for k in gi], crowd[gi].tolist()), dtype=float)
-        iou = iou.reshape(len(di), len(gi))
-        same = (dt_cls[di][:, None] == gt_cls[gi][None, :]) & (iou >= threshold)
-        r, q = np.nonzero(same)
-        out_d.append(di[r])
-        out_g.append(gi[q])
-        out_iou.append(iou[r, q])
-    return np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_iou)
+    g_sort, g_lo, g_n = _spans(g_img, shared)
+    d_sort, d_lo, d_n = _spans(d_img, shared)
+    g_all, d_all = _rles(labels["mask"]), _pred_rles(preds)
+    g_rle, d_rle = [g_all[k] for k in g_sort.tolist()], [d_all[k] for k in d_sort.tolist()]
+    crowd = labels["iscrowd"].to_numpy(zero_copy_only=False).astype(np.uint8)[g_sort].tolist()
+    ious = [np.asarray(api.iou(d_rle[c:c + m], g_rle[a:a + n], crowd[a:a + n]), dtype=float).ravel(order="F")
+            for a, n, c, m in zip(g_lo.tolist(), g_n.tolist(), d_lo.tolist(), d_n.tolist())]
+    iou = np.concatenate(ious) if ious else np.empty(0)
+    per = g_n * d_n                                   # an image's IoUs, column-major: detection fastest
+    image = np.repeat(np.arange(len(shared)), per)
+    local = np.arange(len(iou)) - np.repeat(np.cumsum(per) - per, per)
+    pd = d_sort[d_lo[image] + local % d_n[image]]
+    pg = g_sort[g_lo[image] + local // d_n[image]]
+    keep = (dt_cls[pd] == gt_cls[pg]) & (iou >= threshold)
+    return pd[keep], pg[keep], iou[keep]
 
 
 def summary(acc: Accumulated, rows: tuple, area_labels: tuple[str, ...], max_dets: tuple[int, ...]) -> dict[str, float]:
