@@ -129,30 +129,40 @@ def _codes(column, classes: list[str]) -> np.ndarray:
     return pc.index_in(column, value_set=pa.array(classes, pa.string())).to_numpy().astype(np.int64)
 
 
-def _rles(masks: pa.ChunkedArray) -> list[dict | None]:
-    """pycocotools RLE dicts of a stored `mask` column (None where NULL), read from its Arrow fields: the
-    `counts` strings as they are (`maskUtils` takes `str`), no Python dict per struct from Arrow."""
+def _mask_fields(masks: pa.ChunkedArray) -> tuple[list, list]:
+    """Each stored mask's `counts` string (None where NULL) and its (height, width), read from the Arrow fields."""
     col = masks.combine_chunks()
     size = pc.struct_field(col, "size")
     heights = pc.fill_null(pc.list_element(size, 0), 0).to_numpy().tolist()
     widths = pc.fill_null(pc.list_element(size, 1), 0).to_numpy().tolist()
-    counts = pc.struct_field(col, "counts").to_pylist()
-    return [None if c is None else {"size": [h, w], "counts": c} for h, w, c in zip(heights, widths, counts)]
+    return pc.struct_field(col, "counts").to_pylist(), list(zip(heights, widths))
 
 
-def _pred_rles(preds: pa.Table) -> list[dict]:
-    """pycocotools RLEs of the predictions; a box without a mask as its polygon, as `loadRes` does."""
+def _pred_fields(preds: pa.Table) -> tuple[list, list]:
+    """`_mask_fields` of the predictions; a box without a mask as its polygon's RLE, as `loadRes` makes it."""
     from ..importers.masks import mask_api
 
     api = mask_api("mask evaluation")
-    rles = _rles(preds["mask"])
+    counts, sizes = _mask_fields(preds["mask"])
     boxed = np.flatnonzero(preds["mask"].is_null().to_numpy(zero_copy_only=False))
     if boxed.size:
         box = preds.select(["x", "y", "w", "h", "height", "width"]).take(pa.array(boxed)).to_pylist()
         for i, b in zip(boxed.tolist(), box):
             x, y, w, h = b["x"], b["y"], b["w"], b["h"]
-            rles[i] = api.merge(api.frPyObjects([[x, y, x, y + h, x + w, y + h, x + w, y]], b["height"], b["width"]))
-    return rles
+            rle = api.merge(api.frPyObjects([[x, y, x, y + h, x + w, y + h, x + w, y]], b["height"], b["width"]))
+            counts[i], sizes[i] = rle["counts"], tuple(int(v) for v in rle["size"])
+    return counts, sizes
+
+
+def _pred_rles(preds: pa.Table) -> list[dict]:
+    """pycocotools RLEs of the predictions (`counts` as `str` or `bytes`, both of which `maskUtils` reads)."""
+    return [{"size": list(size), "counts": c} for c, size in zip(*_pred_fields(preds))]
+
+
+def _objects(counts: list, sizes: list) -> list[dict]:
+    """The RLE dicts `maskUtils` reads, made for one call and dropped after it (a dict per stored mask held
+    for the whole run costs more in the garbage collector than it saves)."""
+    return [{"size": size, "counts": c} for c, size in zip(counts, sizes)]
 
 
 def _spans(keys: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -167,7 +177,7 @@ def mask_pairs(labels: pa.Table, preds: pa.Table, gt_cls: np.ndarray, dt_cls: np
     """(detection, ground truth, mask IoU) of same-image, same-class pairs with IoU >= threshold.
 
     pycocotools' `maskUtils.iou` (its C `rleIou`), one call per image on that image's run of the
-    image-sorted RLE lists; which detection and ground truth each IoU belongs to, the class test
+    image-sorted mask columns; which detection and ground truth each IoU belongs to, the class test
     and the threshold are array operations on all images' IoUs at once."""
     from ..importers.masks import mask_api
 
@@ -176,10 +186,12 @@ def mask_pairs(labels: pa.Table, preds: pa.Table, gt_cls: np.ndarray, dt_cls: np
     shared = np.intersect1d(g_img, d_img)
     g_sort, g_lo, g_n = _spans(g_img, shared)
     d_sort, d_lo, d_n = _spans(d_img, shared)
-    g_all, d_all = _rles(labels["mask"]), _pred_rles(preds)
-    g_rle, d_rle = [g_all[k] for k in g_sort.tolist()], [d_all[k] for k in d_sort.tolist()]
+    g_counts, g_sizes = _mask_fields(labels["mask"].take(pa.array(g_sort)))
+    d_counts, d_sizes = _pred_fields(preds)
+    d_counts, d_sizes = [d_counts[k] for k in d_sort.tolist()], [d_sizes[k] for k in d_sort.tolist()]
     crowd = labels["iscrowd"].to_numpy(zero_copy_only=False).astype(np.uint8)[g_sort].tolist()
-    ious = [np.asarray(api.iou(d_rle[c:c + m], g_rle[a:a + n], crowd[a:a + n]), dtype=float).ravel(order="F")
+    ious = [np.asarray(api.iou(_objects(d_counts[c:c + m], d_sizes[c:c + m]),
+                               _objects(g_counts[a:a + n], g_sizes[a:a + n]), crowd[a:a + n]), dtype=float).ravel(order="F")
             for a, n, c, m in zip(g_lo.tolist(), g_n.tolist(), d_lo.tolist(), d_n.tolist())]
     iou = np.concatenate(ious) if ious else np.empty(0)
     per = g_n * d_n                                   # an image's IoUs, column-major: detection fastest
@@ -219,7 +231,7 @@ def ap_table(acc: Accumulated, classes: list[str], area_labels: tuple[str, ...],
         "ap": pa.array(ap[t, k, a, m], from_pandas=True),
         "recall": pa.array(np.where(recall > -1, recall, np.nan), from_pandas=True),
         "gts": acc.gts[k, a], "dets": acc.dets[k, a, m],
-        "iou_type": pa.array([iou_type] * len(t), pa.string()),
+        "iou_type": pa.repeat(pa.scalar(iou_type, pa.string()), len(t)),
     })
 
 
@@ -259,7 +271,7 @@ def evaluate_segm(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | 
                score=col(preds, "score"))
     acc = accumulate(gt, dt, m, len(classes), max_dets=max_dets)
     matches = match_rows(model, labels, preds, m)
-    matches = matches.append_column("iou_type", pa.array([iou_type] * matches.num_rows, pa.string()))
+    matches = matches.append_column("iou_type", pa.repeat(pa.scalar(iou_type, pa.string()), matches.num_rows))
     images = con.execute("SELECT count(*) FROM images WHERE dataset = ?", [dataset]).fetchall()[0][0]
     return SegmReport(model, dataset, iou_type, images, labels.num_rows, preds.num_rows, time.perf_counter() - start,
                       summary(acc, rows, area_labels, max_dets), matches, ap_table(acc, classes, area_labels, max_dets, iou_type))
