@@ -165,11 +165,19 @@ def _objects(counts: list, sizes: list) -> list[dict]:
     return [{"size": size, "counts": c} for c, size in zip(counts, sizes)]
 
 
-def _spans(keys: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The stable sort of `keys` and, per shared key, where its run starts and how long it is."""
-    order = np.argsort(keys, kind="stable")
+def _spans(keys: np.ndarray, rows: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`rows` in the stable order of their `keys` and, per shared key, where its run starts and how long it is."""
+    order = rows[np.argsort(keys[rows], kind="stable")]
     lo = np.searchsorted(keys[order], shared)
     return order, lo, np.searchsorted(keys[order], shared, side="right") - lo
+
+
+def _paired(g_img: np.ndarray, gt_cls: np.ndarray, d_img: np.ndarray, dt_cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ground truths and detections whose (image, class) the other side has: only they can pair."""
+    codes = np.unique(np.concatenate([g_img, d_img]), return_inverse=True)[1].astype(np.int64)
+    n_cls = int(max(gt_cls.max(initial=-1), dt_cls.max(initial=-1))) + 1
+    g_key, d_key = codes[:len(g_img)] * n_cls + gt_cls, codes[len(g_img):] * n_cls + dt_cls
+    return np.flatnonzero(np.isin(g_key, d_key)), np.flatnonzero(np.isin(d_key, g_key))
 
 
 def mask_pairs(labels: pa.Table, preds: pa.Table, gt_cls: np.ndarray, dt_cls: np.ndarray,
@@ -177,18 +185,18 @@ def mask_pairs(labels: pa.Table, preds: pa.Table, gt_cls: np.ndarray, dt_cls: np
     """(detection, ground truth, mask IoU) of same-image, same-class pairs with IoU >= threshold.
 
     pycocotools' `maskUtils.iou` (its C `rleIou`), one call per image on that image's run of the
-    image-sorted mask columns; which detection and ground truth each IoU belongs to, the class test
+    image-sorted mask columns, leaving out the masks whose class the other side lacks on that image; which detection and ground truth each IoU belongs to, the class test
     and the threshold are array operations on all images' IoUs at once."""
     from ..importers.masks import mask_api
 
     api = mask_api("mask evaluation")
     g_img, d_img = labels["image_id"].to_numpy(), preds["image_id"].to_numpy()
-    shared = np.intersect1d(g_img, d_img)
-    g_sort, g_lo, g_n = _spans(g_img, shared)
-    d_sort, d_lo, d_n = _spans(d_img, shared)
+    g_rows, d_rows = _paired(g_img, gt_cls, d_img, dt_cls)
+    shared = np.intersect1d(g_img[g_rows], d_img[d_rows])
+    g_sort, g_lo, g_n = _spans(g_img, g_rows, shared)
+    d_sort, d_lo, d_n = _spans(d_img, d_rows, shared)
     g_counts, g_sizes = _mask_fields(labels["mask"].take(pa.array(g_sort)))
-    d_counts, d_sizes = _pred_fields(preds)
-    d_counts, d_sizes = [d_counts[k] for k in d_sort.tolist()], [d_sizes[k] for k in d_sort.tolist()]
+    d_counts, d_sizes = _pred_fields(preds.select(["mask", "x", "y", "w", "h", "height", "width"]).take(pa.array(d_sort)))
     crowd = labels["iscrowd"].to_numpy(zero_copy_only=False).astype(np.uint8)[g_sort].tolist()
     ious = [np.asarray(api.iou(_objects(d_counts[c:c + m], d_sizes[c:c + m]),
                                _objects(g_counts[a:a + n], g_sizes[a:a + n]), crowd[a:a + n]), dtype=float).ravel(order="F")
