@@ -22,8 +22,10 @@ predictions only, and image ids listed out of order. The same two files go throu
 and the table reports each one's seconds (the least of `--rounds`), its speed-up
 over pycocotools and over faster-coco-eval and the largest difference of its 12
 summary numbers from pycocotools' (from faster-coco-eval's with --skip-pycocotools).
-Loading the JSON (COCO() + loadRes) and qmdb's import are not timed in the table;
-the import's time is printed above it. Needs the `bench` extra.
+The last column, outside the ratios, is the time of loading the two files:
+COCO() + loadRes for the COCO libraries (their evaluate() then rasterizes the
+polygons), qmdb's two imports (which check every field, rasterize the polygons
+once and store the RLE in the project). Needs the `bench` extra.
 """
 
 from __future__ import annotations
@@ -173,8 +175,9 @@ def case_files(seed: int, n_images: int, cache: Path = CACHE) -> tuple[Path, Pat
     return gt_file, dt_file
 
 
-def cocoeval_segm(gt_file: Path, dt_file: Path, backend: str) -> tuple[float, np.ndarray]:
-    """COCOeval(iouType='segm') of `backend`: evaluate + accumulate timed (loading the files is not), then the summary."""
+def cocoeval_segm(gt_file: Path, dt_file: Path, backend: str) -> tuple[float, np.ndarray, float]:
+    """COCOeval(iouType='segm') of `backend`: seconds of evaluate + accumulate, the summary, seconds of loading
+    the two files (COCO() + loadRes)."""
     if backend == "pycocotools":
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval as Eval
@@ -182,25 +185,30 @@ def cocoeval_segm(gt_file: Path, dt_file: Path, backend: str) -> tuple[float, np
         from faster_coco_eval import COCO
         from faster_coco_eval import COCOeval_faster as Eval
     with contextlib.redirect_stdout(io.StringIO()):
+        start = time.perf_counter()
         gt = COCO(str(gt_file))
-        evaluator = Eval(gt, gt.loadRes(str(dt_file)), "segm")
+        dt = gt.loadRes(str(dt_file))
+        load = time.perf_counter() - start
+        evaluator = Eval(gt, dt, "segm")
         start = time.perf_counter()
         evaluator.evaluate()
         evaluator.accumulate()
         seconds = time.perf_counter() - start
         evaluator.summarize()
-    return seconds, np.array(evaluator.stats[:12], dtype=float)
+    return seconds, np.array(evaluator.stats[:12], dtype=float), load
 
 
 def project(gt_file: Path, dt_file: Path):
-    """A qmdb project holding the case, imported by qmdb's COCO importers."""
+    """A qmdb project holding the case, imported by qmdb's COCO importers, and the seconds that took."""
     import qmdb
     from qmdb.importers import import_dataset, import_predictions
 
+    start = time.perf_counter()
     con = qmdb.connect()
-    import_dataset(con, "coco", gt_file, root=gt_file.parent, name="masks")
-    import_predictions(con, "coco", dt_file, model=MODEL, dataset="masks")
-    return con
+    with contextlib.redirect_stderr(io.StringIO()):      # the importer's progress bars
+        import_dataset(con, "coco", gt_file, root=gt_file.parent, name="masks")
+        import_predictions(con, "coco", dt_file, model=MODEL, dataset="masks")
+    return con, time.perf_counter() - start
 
 
 def qmdb_segm(con) -> tuple[float, np.ndarray]:
@@ -212,35 +220,35 @@ def qmdb_segm(con) -> tuple[float, np.ndarray]:
     return time.perf_counter() - start, np.array(list(report.stats.values()), dtype=float)
 
 
-def table(rows: list[tuple[str, float, np.ndarray]]) -> str:
-    """The markdown table: seconds, ratio vs pycocotools and vs faster-coco-eval, max |Δ| of the 12 stats."""
-    by = {name: (seconds, stats) for name, seconds, stats in rows}
+def table(rows: list[tuple[str, float, np.ndarray, float]]) -> str:
+    """The markdown table: seconds, ratio vs pycocotools and vs faster-coco-eval, max |Δ| of the 12 stats,
+    and the seconds of loading the files (COCO() + loadRes; qmdb: the two imports), not in the ratios."""
+    by = {name: (seconds, stats) for name, seconds, stats, _ in rows}
     base = by.get("pycocotools COCOeval") or by.get("faster-coco-eval")
     faster = by.get("faster-coco-eval")
     lines = [f"| {'implementation':<36} | {'seconds':>8} | {'vs pycocotools':>14} | {'vs faster-coco-eval':>19} "
-             f"| {'max |Δ| of 12 stats':>20} |", f"|{'-' * 38}|{'-' * 10}|{'-' * 16}|{'-' * 21}|{'-' * 22}|"]
-    for name, seconds, stats in rows:
+             f"| {'max |Δ| of 12 stats':>20} | {'loading the files':>17} |",
+             f"|{'-' * 38}|{'-' * 10}|{'-' * 16}|{'-' * 21}|{'-' * 22}|{'-' * 19}|"]
+    for name, seconds, stats, load in rows:
         ratio = f"{by['pycocotools COCOeval'][0] / seconds:.1f}x" if "pycocotools COCOeval" in by else "-"
         vs_faster = f"{faster[0] / seconds:.2f}x" if faster else "-"
         diff = f"{np.abs(stats - base[1]).max():.1e}"
-        lines.append(f"| {name:<36} | {seconds:>8.2f} | {ratio:>14} | {vs_faster:>19} | {diff:>20} |")
+        lines.append(f"| {name:<36} | {seconds:>8.2f} | {ratio:>14} | {vs_faster:>19} | {diff:>20} | {load:>17.2f} |")
     return "\n".join(lines)
 
 
 def run(gt_file: Path, dt_file: Path, rounds: int, skip_pycocotools: bool = False,
-        skip_faster: bool = False) -> list[tuple[str, float, np.ndarray]]:
-    """Every implementation on the case's files: (name, least seconds of `rounds`, the 12 stats)."""
+        skip_faster: bool = False) -> list[tuple[str, float, np.ndarray, float]]:
+    """Every implementation on the case's files: (name, least seconds of `rounds`, the 12 stats, seconds of
+    loading the files in that round)."""
     least = lambda runs: min(runs, key=lambda one: one[0])  # noqa: E731
     rows = []
     if not skip_pycocotools:
         rows.append(("pycocotools COCOeval", *cocoeval_segm(gt_file, dt_file, "pycocotools")))
     if not skip_faster:
         rows.append(("faster-coco-eval", *least([cocoeval_segm(gt_file, dt_file, "faster") for _ in range(rounds)])))
-    start = time.perf_counter()
-    with contextlib.redirect_stderr(io.StringIO()):      # the importer's progress bars
-        con = project(gt_file, dt_file)
-    print(f"qmdb import (instances + results): {time.perf_counter() - start:.2f} s", flush=True)
-    rows.append(("qmdb.evaluate(iou_type='segm')", *least([qmdb_segm(con) for _ in range(rounds)])))
+    con, imported = project(gt_file, dt_file)
+    rows.append(("qmdb.evaluate(iou_type='segm')", *least([qmdb_segm(con) for _ in range(rounds)]), imported))
     con.close()
     return rows
 

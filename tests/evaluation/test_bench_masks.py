@@ -54,11 +54,12 @@ def test_pycocotools_faster_coco_eval_and_qmdb_give_the_same_12_numbers(bench, f
     except ImportError:
         skip_faster = True
     rows = bench.run(*files, rounds=1, skip_faster=skip_faster)
-    names = [name for name, _, _ in rows]
+    names = [name for name, *_ in rows]
     assert names[0] == "pycocotools COCOeval" and names[-1] == "qmdb.evaluate(iou_type='segm')"
     assert len(rows) == 2 if skip_faster else names[1] == "faster-coco-eval"
     base = rows[0][2]
     assert base.shape == (12,) and 0 < base[0] < 1 and (base > 0).sum() >= 8                 # a case that tests something
-    for name, _, stats in rows[1:]:
+    for name, _, stats, load in rows[1:]:
         np.testing.assert_allclose(stats, base, rtol=0, atol=1e-12, err_msg=name)
+        assert load > 0
     assert "max |Δ| of 12 stats" in bench.table(rows).splitlines()[0]
