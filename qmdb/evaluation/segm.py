@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import QmdbError
 from .accumulate import Accumulated, accumulate
@@ -125,49 +126,89 @@ def load(con: duckdb.DuckDBPyConnection, model: str, dataset: str, iou_type: str
 
 
 def _codes(column, classes: list[str]) -> np.ndarray:
-    import pyarrow.compute as pc
-
     return pc.index_in(column, value_set=pa.array(classes, pa.string())).to_numpy().astype(np.int64)
 
 
-def _pred_rles(preds: pa.Table) -> list[dict]:
-    """pycocotools RLEs of the predictions; a box without a mask as its polygon, as `loadRes` does."""
-    from ..importers.masks import mask_api, to_rles
+def _mask_fields(masks: pa.ChunkedArray) -> tuple[list, list]:
+    """Each stored mask's `counts` string (None where NULL) and its (height, width), read from the Arrow fields."""
+    col = masks.combine_chunks()
+    size = pc.struct_field(col, "size")
+    heights = pc.fill_null(pc.list_element(size, 0), 0).to_numpy().tolist()
+    widths = pc.fill_null(pc.list_element(size, 1), 0).to_numpy().tolist()
+    return pc.struct_field(col, "counts").to_pylist(), list(zip(heights, widths))
+
+
+def _pred_fields(preds: pa.Table) -> tuple[list, list]:
+    """`_mask_fields` of the predictions; a box without a mask as its polygon's RLE, as `loadRes` makes it."""
+    from ..importers.masks import mask_api
 
     api = mask_api("mask evaluation")
-    rles = to_rles(preds["mask"].to_pylist())
-    for i in [i for i, r in enumerate(rles) if r is None]:
-        x, y, w, h = (preds[c][i].as_py() for c in "xywh")
-        height, width = preds["height"][i].as_py(), preds["width"][i].as_py()
-        rles[i] = api.merge(api.frPyObjects([[x, y, x, y + h, x + w, y + h, x + w, y]], height, width))
-    return rles
+    counts, sizes = _mask_fields(preds["mask"])
+    boxed = np.flatnonzero(preds["mask"].is_null().to_numpy(zero_copy_only=False))
+    if boxed.size:
+        box = preds.select(["x", "y", "w", "h", "height", "width"]).take(pa.array(boxed)).to_pylist()
+        for i, b in zip(boxed.tolist(), box):
+            x, y, w, h = b["x"], b["y"], b["w"], b["h"]
+            rle = api.merge(api.frPyObjects([[x, y, x, y + h, x + w, y + h, x + w, y]], b["height"], b["width"]))
+            counts[i], sizes[i] = rle["counts"], tuple(int(v) for v in rle["size"])
+    return counts, sizes
+
+
+def _pred_rles(preds: pa.Table) -> list[dict]:
+    """pycocotools RLEs of the predictions (`counts` as `str` or `bytes`, both of which `maskUtils` reads)."""
+    return [{"size": list(size), "counts": c} for c, size in zip(*_pred_fields(preds))]
+
+
+def _objects(counts: list, sizes: list) -> list[dict]:
+    """The RLE dicts `maskUtils` reads, made for one call and dropped after it (a dict per stored mask held
+    for the whole run costs more in the garbage collector than it saves)."""
+    return [{"size": size, "counts": c} for c, size in zip(counts, sizes)]
+
+
+def _spans(keys: np.ndarray, rows: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`rows` in the stable order of their `keys` and, per shared key, where its run starts and how long it is."""
+    order = rows[np.argsort(keys[rows], kind="stable")]
+    lo = np.searchsorted(keys[order], shared)
+    return order, lo, np.searchsorted(keys[order], shared, side="right") - lo
+
+
+def _paired(g_img: np.ndarray, gt_cls: np.ndarray, d_img: np.ndarray, dt_cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ground truths and detections whose (image, class) the other side has: only they can pair."""
+    codes = np.unique(np.concatenate([g_img, d_img]), return_inverse=True)[1].astype(np.int64)
+    n_cls = int(max(gt_cls.max(initial=-1), dt_cls.max(initial=-1))) + 1
+    g_key, d_key = codes[:len(g_img)] * n_cls + gt_cls, codes[len(g_img):] * n_cls + dt_cls
+    return np.flatnonzero(np.isin(g_key, d_key)), np.flatnonzero(np.isin(d_key, g_key))
 
 
 def mask_pairs(labels: pa.Table, preds: pa.Table, gt_cls: np.ndarray, dt_cls: np.ndarray,
                threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(detection, ground truth, mask IoU) of same-image, same-class pairs with IoU >= threshold;
-    pycocotools' `maskUtils.iou`, one call per image."""
-    from ..importers.masks import mask_api, to_rles
+    """(detection, ground truth, mask IoU) of same-image, same-class pairs with IoU >= threshold.
+
+    pycocotools' `maskUtils.iou` (its C `rleIou`), one call per image on that image's run of the
+    image-sorted mask columns, leaving out the masks whose class the other side lacks on that image; which detection and ground truth each IoU belongs to, the class test
+    and the threshold are array operations on all images' IoUs at once."""
+    from ..importers.masks import mask_api
 
     api = mask_api("mask evaluation")
-    g_rle, d_rle = to_rles(labels["mask"].to_pylist()), _pred_rles(preds)
-    crowd = labels["iscrowd"].to_numpy(zero_copy_only=False).astype(np.uint8)
     g_img, d_img = labels["image_id"].to_numpy(), preds["image_id"].to_numpy()
-    g_sort, d_sort = np.argsort(g_img, kind="stable"), np.argsort(d_img, kind="stable")
-    shared = np.intersect1d(g_img, d_img)
-    g_lo, g_hi = np.searchsorted(g_img[g_sort], shared), np.searchsorted(g_img[g_sort], shared, side="right")
-    d_lo, d_hi = np.searchsorted(d_img[d_sort], shared), np.searchsorted(d_img[d_sort], shared, side="right")
-    out_d, out_g, out_iou = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
-    for a, b, c, d in zip(g_lo, g_hi, d_lo, d_hi):
-        gi, di = g_sort[a:b], d_sort[c:d]
-        iou = np.asarray(api.iou([d_rle[k] for k in di], [g_rle[k] for k in gi], crowd[gi].tolist()), dtype=float)
-        iou = iou.reshape(len(di), len(gi))
-        same = (dt_cls[di][:, None] == gt_cls[gi][None, :]) & (iou >= threshold)
-        r, q = np.nonzero(same)
-        out_d.append(di[r])
-        out_g.append(gi[q])
-        out_iou.append(iou[r, q])
-    return np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_iou)
+    g_rows, d_rows = _paired(g_img, gt_cls, d_img, dt_cls)
+    shared = np.intersect1d(g_img[g_rows], d_img[d_rows])
+    g_sort, g_lo, g_n = _spans(g_img, g_rows, shared)
+    d_sort, d_lo, d_n = _spans(d_img, d_rows, shared)
+    g_counts, g_sizes = _mask_fields(labels["mask"].take(pa.array(g_sort)))
+    d_counts, d_sizes = _pred_fields(preds.select(["mask", "x", "y", "w", "h", "height", "width"]).take(pa.array(d_sort)))
+    crowd = labels["iscrowd"].to_numpy(zero_copy_only=False).astype(np.uint8)[g_sort].tolist()
+    ious = [np.asarray(api.iou(_objects(d_counts[c:c + m], d_sizes[c:c + m]),
+                               _objects(g_counts[a:a + n], g_sizes[a:a + n]), crowd[a:a + n]), dtype=float).ravel(order="F")
+            for a, n, c, m in zip(g_lo.tolist(), g_n.tolist(), d_lo.tolist(), d_n.tolist())]
+    iou = np.concatenate(ious) if ious else np.empty(0)
+    per = g_n * d_n                                   # an image's IoUs, column-major: detection fastest
+    image = np.repeat(np.arange(len(shared)), per)
+    local = np.arange(len(iou)) - np.repeat(np.cumsum(per) - per, per)
+    pd = d_sort[d_lo[image] + local % d_n[image]]
+    pg = g_sort[g_lo[image] + local // d_n[image]]
+    keep = (dt_cls[pd] == gt_cls[pg]) & (iou >= threshold)
+    return pd[keep], pg[keep], iou[keep]
 
 
 def summary(acc: Accumulated, rows: tuple, area_labels: tuple[str, ...], max_dets: tuple[int, ...]) -> dict[str, float]:
@@ -198,7 +239,7 @@ def ap_table(acc: Accumulated, classes: list[str], area_labels: tuple[str, ...],
         "ap": pa.array(ap[t, k, a, m], from_pandas=True),
         "recall": pa.array(np.where(recall > -1, recall, np.nan), from_pandas=True),
         "gts": acc.gts[k, a], "dets": acc.dets[k, a, m],
-        "iou_type": pa.array([iou_type] * len(t), pa.string()),
+        "iou_type": pa.repeat(pa.scalar(iou_type, pa.string()), len(t)),
     })
 
 
@@ -238,7 +279,7 @@ def evaluate_segm(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | 
                score=col(preds, "score"))
     acc = accumulate(gt, dt, m, len(classes), max_dets=max_dets)
     matches = match_rows(model, labels, preds, m)
-    matches = matches.append_column("iou_type", pa.array([iou_type] * matches.num_rows, pa.string()))
+    matches = matches.append_column("iou_type", pa.repeat(pa.scalar(iou_type, pa.string()), matches.num_rows))
     images = con.execute("SELECT count(*) FROM images WHERE dataset = ?", [dataset]).fetchall()[0][0]
     return SegmReport(model, dataset, iou_type, images, labels.num_rows, preds.num_rows, time.perf_counter() - start,
                       summary(acc, rows, area_labels, max_dets), matches, ap_table(acc, classes, area_labels, max_dets, iou_type))
