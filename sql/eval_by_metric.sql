@@ -1,12 +1,12 @@
--- description: Performance by any column: a numeric image, label or prediction metric cut into quantile bins (or the given edges), or a categorical column (image metadata such as camera, site or split, a label's annotator, an image's tags as 'tags') with one bin per value; per model and bin the support, recall (TPR) with a Wilson 95% interval, and for image-level columns precision (Wilson), false positives per image and COCO's 101-point AP at iou_threshold (mean over classes). Label-level columns give recall only: a false positive has no label to read them from. Prediction-level columns (prediction_metrics, e.g. pred_box_area) put each prediction in the bin of its own value and a label in the bin of the prediction matched to it at iou_threshold; a label no prediction matched has no value and is left out, so they give precision (Wilson), false positives per image (over every image of the model, so the bins add up to the model's) and AP over the bin's predictions (the labels matched to them as the positives: how well the scores rank the bin's hits above its false positives), and no recall (NULL: every label counted is found by construction); labels counts the matched labels.
--- param: metric_name VARCHAR = 'brightness' -- any column of image_metrics, label_metrics, prediction_metrics, images or labels, or 'tags'
+-- description: Performance by any column: a numeric image, label or prediction metric cut into quantile bins (or the given edges), or a categorical column (image metadata such as camera, site or split, a label's annotator, an image's tags as 'tags') with one bin per value; per model and bin the support, recall (TPR) with a Wilson 95% interval, and for image-level columns precision (Wilson), false positives per image and COCO's 101-point AP at iou_threshold (mean over classes). Label-level columns give recall only: a false positive has no label to read them from. Prediction-level columns (prediction_metrics, e.g. pred_box_area, or a column of predictions such as the predicted class with level := 'prediction', one bin per value) put each prediction in the bin of its own value and a label in the bin of the prediction matched to it at iou_threshold; a label no prediction matched has no value and is left out, so they give precision (Wilson), false positives per image (over every image of the model, so the bins add up to the model's) and AP over the bin's predictions (the labels matched to them as the positives: how well the scores rank the bin's hits above its false positives), and no recall (NULL: every label counted is found by construction); labels counts the matched labels.
+-- param: metric_name VARCHAR = 'brightness' -- any column of image_metrics, label_metrics, prediction_metrics, images, labels or predictions, or 'tags'
 -- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted in recall and precision (AP uses every score)
 -- param: bins INTEGER = 4 -- number of quantile bins when no edges are given (numeric columns), 1 to 1000
 -- param: edges DOUBLE[] = NULL -- bin edges, e.g. [0.2, 0.5]; NULL cuts at quantiles (numeric columns)
 -- param: iou_type_name VARCHAR = 'bbox' -- which evaluation: 'bbox' (boxes, classifiers), 'segm' (masks) or 'keypoints'
--- param: level VARCHAR = NULL -- where to read metric_name: 'image', 'label' or 'prediction'; NULL takes the first that has it: image_metrics, label_metrics, images, labels, prediction_metrics
+-- param: level VARCHAR = NULL -- where to read metric_name: 'image', 'label' or 'prediction'; NULL takes the first that has it: image_metrics, label_metrics, images, labels, prediction_metrics, predictions
 -- needs: tables
 WITH image_values AS (
     SELECT image_id AS item_id, value FROM (
@@ -46,6 +46,14 @@ label_categories AS (
         ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE value
     ) WHERE metric = metric_name
 ),
+prediction_categories AS (  -- a prediction's own columns as text (its predicted class): the prediction-level slices
+    SELECT prediction_id AS item_id, value AS category FROM (
+        UNPIVOT (SELECT prediction_id, CAST(COLUMNS(lambda c: c NOT IN ('prediction_id', 'model', 'image_id', 'score', 'source_id',
+                                                                        'x', 'y', 'w', 'h', 'area', 'polygon', 'mask', 'probs',
+                                                                        'keypoints')) AS VARCHAR) FROM predictions)
+        ON COLUMNS(* EXCLUDE prediction_id) INTO NAME metric VALUE value
+    ) WHERE metric = metric_name
+),
 -- where the name is found, in order of precedence (prediction_metrics last: a name found before keeps its meaning)
 levels AS (
     SELECT 1 AS precedence, 'image' AS kind, false AS categorical, EXISTS (SELECT 1 FROM image_values) AS present
@@ -53,6 +61,7 @@ levels AS (
     UNION ALL SELECT 3, 'image', true, EXISTS (SELECT 1 FROM image_categories)
     UNION ALL SELECT 4, 'label', true, EXISTS (SELECT 1 FROM label_categories)
     UNION ALL SELECT 5, 'prediction', false, EXISTS (SELECT 1 FROM prediction_values)
+    UNION ALL SELECT 6, 'prediction', true, EXISTS (SELECT 1 FROM prediction_categories)
 ),
 scope AS (
     SELECT CASE WHEN level IS NOT NULL AND level NOT IN ('image', 'label', 'prediction')
@@ -61,8 +70,8 @@ scope AS (
                 THEN error('eval_by_metric: no values for metric ''' || metric_name || ''' in '
                            || CASE level WHEN 'image' THEN 'image_metrics or images'
                                          WHEN 'label' THEN 'label_metrics or labels'
-                                         WHEN 'prediction' THEN 'prediction_metrics (qmdb evaluate --box-metrics fills it)'
-                                         ELSE 'image_metrics, label_metrics, prediction_metrics, images or labels' END
+                                         WHEN 'prediction' THEN 'prediction_metrics (qmdb evaluate --box-metrics fills it) or predictions'
+                                         ELSE 'image_metrics, label_metrics, prediction_metrics, images, labels or predictions' END
                            || ' (compute it first, or check its name)')
                 ELSE arg_min(kind, precedence) END AS kind,
            arg_min(categorical, precedence) AS categorical
@@ -72,7 +81,8 @@ r AS (
     SELECT m.model, m.item_type, m.class, m.image_id, m.prediction_id, m.score, m.det_rank, m.outcome,
            CASE WHEN s.categorical THEN NULL WHEN s.kind = 'image' THEN iv.value WHEN s.kind = 'label' THEN lv.value
                 ELSE pv.value END AS value,
-           CASE WHEN NOT s.categorical THEN NULL WHEN s.kind = 'image' THEN ic.category ELSE lc.category END AS category,
+           CASE WHEN NOT s.categorical THEN NULL WHEN s.kind = 'image' THEN ic.category WHEN s.kind = 'label' THEN lc.category
+                ELSE pc.category END AS category,
            s.kind, s.categorical, o.image_order
     FROM matches m
     CROSS JOIN scope s
@@ -86,6 +96,7 @@ r AS (
     LEFT JOIN prediction_values pv ON pv.item_id = m.prediction_id AND s.kind = 'prediction'
     LEFT JOIN image_categories ic ON ic.item_id = m.image_id AND s.categorical
     LEFT JOIN label_categories lc ON lc.item_id = m.label_id AND s.categorical
+    LEFT JOIN prediction_categories pc ON pc.item_id = m.prediction_id AND s.categorical AND s.kind = 'prediction'
     WHERE (model_name IS NULL OR m.model = model_name)
       AND (m.threshold IS NULL OR abs(m.threshold - iou_threshold) < 1e-9)
       AND NOT m.ignored

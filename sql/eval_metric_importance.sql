@@ -1,4 +1,4 @@
--- description: Which data property matters most to a model: for every image, label and prediction metric and every categorical column (image metadata such as camera or site, a label's annotator or class, an image's tags as 'tags'), its mutual information (bits, over quantile bins or categories) with success — TP vs FN for labels (target 'recall'), TP vs FP for predictions on image-level and prediction-level columns (target 'precision'; a prediction-level column such as pred_box_area is read from the prediction itself, and gives no recall row: a missed label has no prediction to read it from) — the Pearson correlation (numeric columns), and the success rate in the lowest and highest bin (for a categorical column: its worst and best category), ranked by mutual information per model and target. A name found at two levels is two rows (scope tells them apart). Non-ordinal columns (ids and *_id columns, paths, hashes such as phash, categorical columns of more than 50 values) are never ranked.
+-- description: Which data property matters most to a model: for every image, label and prediction metric and every categorical column (image metadata such as camera or site, a label's annotator or class, an image's tags as 'tags'), its mutual information (bits, over quantile bins or categories) with success — TP vs FN for labels (target 'recall'), TP vs FP for predictions on image-level and prediction-level columns (target 'precision'; a prediction-level column such as pred_box_area, or a column of predictions such as its predicted class, is read from the prediction itself, and gives no recall row: a missed label has no prediction to read it from) — the Pearson correlation (numeric columns), and the success rate in the lowest and highest bin (for a categorical column: its worst and best category), ranked by mutual information per model and target. A name found at two levels is two rows (scope tells them apart). Non-ordinal columns (ids and *_id columns, paths, hashes such as phash, categorical columns of more than 50 values) are never ranked.
 -- param: model_name VARCHAR = NULL -- one model; NULL reads every evaluated model
 -- param: iou_threshold DOUBLE = 0.5 -- one of COCO's 0.50, 0.55, ..., 0.95 (ignored for classifiers)
 -- param: min_score DOUBLE = 0.0 -- predictions scoring below it are not counted
@@ -45,12 +45,24 @@ label_meta AS (
         ON COLUMNS(* EXCLUDE label_id) INTO NAME metric VALUE category
     ) WHERE metric NOT IN (SELECT DISTINCT metric FROM label_values)
 ),
+prediction_meta AS (  -- a prediction's own columns as text (its predicted class)
+    UNPIVOT (SELECT prediction_id, CAST(COLUMNS(lambda c: c NOT IN ('prediction_id', 'model', 'image_id', 'score', 'source_id',
+                                                                    'x', 'y', 'w', 'h', 'area', 'polygon', 'mask', 'probs',
+                                                                    'keypoints')
+                                             AND c NOT ILIKE '%hash%' AND c NOT ILIKE '%\_id' ESCAPE '\') AS VARCHAR)
+             FROM predictions)
+    ON COLUMNS(* EXCLUDE prediction_id) INTO NAME metric VALUE category
+),
 -- categorical columns of at most 50 values (more is an id or free text, not a slice to rank)
 image_categories AS (
     SELECT * FROM image_meta WHERE metric IN (SELECT metric FROM image_meta GROUP BY metric HAVING count(DISTINCT category) <= 50)
 ),
 label_categories AS (
     SELECT * FROM label_meta WHERE metric IN (SELECT metric FROM label_meta GROUP BY metric HAVING count(DISTINCT category) <= 50)
+),
+prediction_categories AS (
+    SELECT * FROM prediction_meta
+    WHERE metric IN (SELECT metric FROM prediction_meta GROUP BY metric HAVING count(DISTINCT category) <= 50)
 ),
 m AS (
     SELECT model, item_type, image_id, label_id, prediction_id,
@@ -85,6 +97,9 @@ categorical_obs AS (
     UNION ALL
     SELECT m.model, 'precision', 'image', v.metric, v.category, m.success
     FROM m JOIN image_categories v ON v.image_id = m.image_id WHERE m.item_type = 'prediction'
+    UNION ALL
+    SELECT m.model, 'precision', 'prediction', v.metric, v.category, m.success
+    FROM m JOIN prediction_categories v ON v.prediction_id = m.prediction_id WHERE m.item_type = 'prediction'
 ),
 wanted AS (  -- the level asked for, checked
     SELECT CASE WHEN level IS NULL OR level IN ('image', 'label', 'prediction') THEN level

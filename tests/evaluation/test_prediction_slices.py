@@ -69,7 +69,7 @@ def build_case(seed: int = 7):
                                   "pred_box_area": truth["area"][measured]}))
     con.execute("INSERT INTO prediction_metrics BY NAME SELECT * FROM _pm")
     con.unregister("_pm")
-    truth = {k: v[measured] for k, v in truth.items()}
+    truth = {**{k: v[measured] for k, v in truth.items()}, "all": truth}
     con.execute("INSERT INTO image_metrics (image_id, brightness, versions) SELECT image_id, "
                 "(hash(image_id) % 101) / 100.0, MAP {} FROM images")
     con.execute("INSERT INTO label_metrics (label_id, box_area, versions) SELECT label_id, w * h, MAP {} FROM labels")
@@ -101,9 +101,10 @@ def coco_ap(score: np.ndarray, tp: np.ndarray, npos: int) -> float:
     return float(np.where(at < len(precision), precision[np.minimum(at, len(precision) - 1)], 0).sum() / 101)
 
 
-def expected_bins(t: dict, edges: np.ndarray, min_score: float, n_images: int) -> list[dict]:
-    """Per bin of the predictions' own value: what the view must say, from the construction alone."""
-    bins = (edges[None, :] <= t["area"][:, None]).sum(1)
+def expected_bins(t: dict, edges: np.ndarray | None, min_score: float, n_images: int) -> list[dict]:
+    """Per bin of the predictions' own value (the area cut at `edges`; None: one bin per predicted class):
+    what the view must say, from the construction alone."""
+    bins = (edges[None, :] <= t["area"][:, None]).sum(1) if edges is not None else np.unique(t["cls"], return_inverse=True)[1]
     out = []
     for b in np.unique(bins):
         inside = bins == b
@@ -151,6 +152,26 @@ def test_precision_fps_and_ap_per_bin_are_direct_counts(case, min_score):
     # a label is in the bin of its matched prediction; the 12 missed ones (and the unmeasured prediction's) are out
     ((labels,),) = con.sql("SELECT count(*) FROM labels").fetchall()
     assert sum(r["labels"] for r in got) == int(t["tp"].sum()) < labels
+
+
+def test_the_predicted_class_is_a_prediction_level_slice(case):
+    """level := 'prediction' reads a column of predictions (here its class) as categories: one bin per
+    predicted class, a label in the bin of the prediction matched to it; the label-level default reads
+    the label's class and gives recall."""
+    con, t = case
+    got = rows(con, "SELECT * FROM eval_by_metric(metric_name := 'class', level := 'prediction')")
+    assert_rows_equal(got, expected_bins(t["all"], None, 0.0, n_images=6))
+    assert [r["category"] for r in got] == ["a", "b"]
+    by_label = rows(con, "SELECT * FROM eval_by_metric(metric_name := 'class')")
+    assert {r["scope"] for r in by_label} == {"label"} and all(r["recall"] is not None for r in by_label)
+
+
+def test_importance_ranks_the_predicted_class(case):
+    con, t = case
+    got = rows(con, "SELECT * FROM eval_metric_importance(level := 'prediction') WHERE metric = 'class'")
+    assert [(r["target"], r["scope"], r["kind"]) for r in got] == [("precision", "prediction", "categorical")]
+    rates = [float(t["all"]["tp"][t["all"]["cls"] == c].mean()) for c in ("a", "b")]
+    assert (got[0]["rate_lowest_bin"], got[0]["rate_highest_bin"]) == pytest.approx((min(rates), max(rates)), abs=1e-12)
 
 
 def test_quantile_bins_are_cut_over_the_predictions(case):
@@ -211,7 +232,7 @@ def test_default_calls_return_what_they_did(case):
 
 def test_importance_ranks_the_prediction_metric(case):
     con, t = case
-    (got,) = rows(con, "SELECT * FROM eval_metric_importance(level := 'prediction')")
+    (got,) = rows(con, "SELECT * FROM eval_metric_importance(level := 'prediction') WHERE kind = 'numeric'")
     assert (got["metric"], got["scope"], got["target"], got["kind"], got["rank"]) == \
         ("pred_box_area", "prediction", "precision", "numeric", 1)
     success = t["tp"].astype(float)
@@ -258,7 +279,7 @@ def test_plots_pass_the_level_through(case):
     svg = plots.plot_by_metric(con, "pred_box_area", None, bins=2, format="svg")
     assert b"<svg" in svg
     top = plots.importance_data(con, "m", "precision", level="prediction")
-    assert [(r["metric"], r["scope"]) for r in top] == [("pred_box_area", "prediction")]
+    assert {(r["metric"], r["scope"]) for r in top} == {("pred_box_area", "prediction"), ("class", "prediction")}
     with pytest.raises(plots.PlotError, match="no recall"):
         plots.importance_data(con, "m", "recall", level="prediction")
     with pytest.raises(plots.PlotError, match="prediction_metrics: pred_box_area"):
@@ -299,7 +320,7 @@ def test_demo_predicted_boxes(demo_db, tmp_path):
         assert_importance_unchanged(con)
         prediction = rows(con, "SELECT metric FROM eval_metric_importance(model_name := 'detector', level := 'prediction')")
         assert {r["metric"] for r in prediction} == {"pred_box_area", "pred_aspect_ratio", "pred_border_distance",
-                                                     "pred_area_rel", "pred_brightness"}
+                                                     "pred_area_rel", "pred_brightness", "class"}
     finally:
         con.close()
 
