@@ -65,6 +65,18 @@ def test_malformed_inside_a_section_names_line_and_column(coco_file):
         coco.read(coco_file)
 
 
+@pytest.mark.parametrize("edit", [lambda t: t.replace("}, {", "} {", 1), lambda t: t.replace("}]", "},]", 1),
+                                  lambda t: t.replace("[{", "[,{", 1)], ids=["no comma", "trailing comma", "lead comma"])
+@pytest.mark.parametrize("batch", [1, 2, coco.BATCH])
+def test_a_missing_or_stray_comma_between_records_is_invalid_json(coco_file, monkeypatch, edit, batch):
+    monkeypatch.setattr(coco, "BATCH", batch)  # 1 and 2: the comma falls between two blocks, or inside one
+    data = json.loads(coco_file.read_text())
+    coco_file.write_text(edit(json.dumps({"categories": data["categories"], "images": data["images"],
+                                          "annotations": data["annotations"]})))
+    with pytest.raises(qmdb.InputError, match=r"line 1 column \d+: invalid JSON"):
+        coco.read(coco_file)
+
+
 def _synthetic(path, images, seed=0):
     rng = np.random.default_rng(seed)
     count = rng.poisson(10, images)
