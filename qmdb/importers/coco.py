@@ -232,6 +232,8 @@ def _arrow(raw: bytes, schema: pa.Schema | None) -> pa.Table | None:
     """The block's records as a table of `schema`'s columns (then any others, inferred), or None when
     `pyarrow.json` does not read it so (not a list of objects, another type, a repeated key)."""
     text = jsonstream.arrow_text(raw)
+    if len(text) >= 2**31 - 1:  # more than one block of pyarrow's reader holds
+        return None
     items = None if schema is None else pa.schema([("items", pa.list_(pa.struct(list(schema))))])
     try:
         read = pj.read_json(pa.BufferReader(text), read_options=pj.ReadOptions(block_size=len(text) + 1),
