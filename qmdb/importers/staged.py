@@ -31,7 +31,8 @@ RAW, STAGED, IDS = "_qmdb_labels_raw", "_qmdb_labels", "_qmdb_import_ids"
 
 def write_labels(con: duckdb.DuckDBPyConnection, batch, recorder: Recorder, conform, label_types: dict,
                  relocate) -> tuple[int, int, list[str]]:
-    """Stage, then upsert the streamed labels; returns (labels, stale removed, columns added)."""
+    """Stage the streamed labels, then insert them (a first import) or upsert them chunk by chunk;
+    returns (labels, stale removed, columns added)."""
     rows = 0
     con.execute(f"DROP TABLE IF EXISTS {RAW}")
     for part in batch.label_stream:
