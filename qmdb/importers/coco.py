@@ -155,7 +155,7 @@ class _Source:
         found = jsonstream.layout(file)
         sections = ("categories", "images", "annotations")
         if found is not None:
-            spans, scalars = found
+            spans, scalars, self.ends = found.spans, found.scalars, found.ends
             arrays = all(jsonstream.first_byte(file, spans[k]) == b"[" for k in sections if k in spans)
             missing = "categories" not in spans or "images" not in spans
             if any(k in scalars for k in (*sections, "info")) or not arrays or missing:
@@ -186,7 +186,7 @@ class _Source:
         if key not in self.spans:
             return
         offset = 0
-        for raw in jsonstream.blocks(self.file, self.spans[key], BATCH):
+        for raw in jsonstream.blocks(self.file, self.spans[key], BATCH, self.ends):
             block = _Block(self.file, key, offset, raw=raw)
             yield offset, block
             offset += block.count
@@ -204,12 +204,8 @@ class _Block:
         self.file, self.key, self.offset, self.raw = file, key, offset, raw
         self._records = records
         self._table: pa.Table | None = None
-        if raw is not None and (text := jsonstream.ndjson(raw)) is not None:
-            try:
-                self._table = pj.read_json(pa.BufferReader(text), parse_options=pj.ParseOptions(
-                    explicit_schema=SCHEMAS.get(key), newlines_in_values=True, unexpected_field_behavior="infer"))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                self._table = None
+        if raw is not None:
+            self._table = _arrow(raw, SCHEMAS.get(key))
 
     @property
     def table(self) -> pa.Table | None:
@@ -230,6 +226,24 @@ class _Block:
             with _at(self.offset):
                 self._records = f.objects(self.file, parsed, self.key)
         return self._records
+
+
+def _arrow(raw: bytes, schema: pa.Schema | None) -> pa.Table | None:
+    """The block's records as a table of `schema`'s columns (then any others, inferred), or None when
+    `pyarrow.json` does not read it so (not a list of objects, another type, a repeated key)."""
+    text = jsonstream.arrow_text(raw)
+    if len(text) >= 2**31 - 1:  # more than one block of pyarrow's reader holds
+        return None
+    items = None if schema is None else pa.schema([("items", pa.list_(pa.struct(list(schema))))])
+    try:
+        read = pj.read_json(pa.BufferReader(text), read_options=pj.ReadOptions(block_size=len(text) + 1),
+                            parse_options=pj.ParseOptions(explicit_schema=items, unexpected_field_behavior="infer"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    records = read["items"].combine_chunks().flatten()
+    if read.num_rows != 1 or not pa.types.is_struct(records.type) or records.null_count:
+        return None
+    return pa.Table.from_struct_array(records)
 
 
 def _root(file: Path, info: object) -> Path:

@@ -11,11 +11,13 @@ import hashlib
 import io
 import json
 import os
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
@@ -82,29 +84,89 @@ def _probe_group(paths: list[str]) -> list[tuple]:
     return [_probe(p) for p in paths]
 
 
+_MISSING = (None, None, None, None, "missing", "image file not found")
+
+
+def _folded(names: pa.Array) -> pa.Array:
+    """File names as a case- and normalization-insensitive file system may compare them."""
+    if pc.all(pc.string_is_ascii(names)).as_py() is not False:
+        return pc.ascii_lower(names)  # what casefold and NFKD make of ASCII
+    return pa.array([unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", n).casefold())
+                     for n in names.to_pylist()], pa.string())
+
+
+def _split(full: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(folder, name) of each path, the folder "" for a bare name."""
+    if os.name != "posix":
+        parts = [os.path.split(p) for p in full.to_pylist()]
+        return pa.array([d for d, _ in parts], pa.string()), pa.array([n for _, n in parts], pa.string())
+    split = pc.extract_regex(full, r"^(?P<folder>.*/)?(?P<name>[^/]*)$")
+    return pc.fill_null(split.field("folder"), ""), split.field("name")
+
+
+def _listed(full: pa.Array) -> np.ndarray:
+    """Whether each file may exist: False only where its folder lists no entry of that name, even
+    folded (so `_probe` would find it missing); True where the folder cannot be listed."""
+    folder, name = _split(full)
+    listed_folders, listed_names, unlisted = [], [], []
+    for where in pc.unique(folder).to_pylist():
+        try:
+            names = os.listdir(where or ".")
+        except FileNotFoundError:
+            names = []
+        except OSError:  # not a folder, no permission to list: each file is probed
+            unlisted.append(where)
+            continue
+        listed_folders += [where] * len(names)
+        listed_names += names
+    key = pc.binary_join_element_wise(folder, name, "\0")
+    listing = pc.binary_join_element_wise(pa.array(listed_folders, pa.string()), pa.array(listed_names, pa.string()), "\0")
+    out = pc.is_in(key, value_set=listing).to_numpy(zero_copy_only=False)
+    out |= pc.is_in(folder, value_set=pa.array(unlisted, pa.string())).to_numpy(zero_copy_only=False)
+    out |= pc.is_in(name, value_set=pa.array(["", ".", ".."])).to_numpy(zero_copy_only=False)
+    unsure = pa.array(np.flatnonzero(~out), pa.int64())
+    if len(unsure):
+        listing = pc.binary_join_element_wise(pa.array(listed_folders, pa.string()),
+                                              _folded(pa.array(listed_names, pa.string())), "\0")
+        key = pc.binary_join_element_wise(folder.take(unsure), _folded(name.take(unsure)), "\0")
+        out[unsure.to_numpy()] = pc.is_in(key, value_set=listing).to_numpy(zero_copy_only=False)
+    return out
+
+
 def probe_images(root: str | Path, paths: list[str], desc: str = "reading image headers") -> pa.Table:
     """Header size, byte size, sha256 and status of each image (`paths` relative to `root`).
 
     Returns a table aligned with `paths`: width, height, file_size, sha256,
-    status ('ok' | 'missing' | 'unreadable'), message (why, when not ok).
+    status ('ok' | 'missing' | 'unreadable'), message (why, when not ok). A file its folder's
+    listing does not name is missing without being opened.
     """
-    full = [os.path.join(root, p) for p in paths]  # not pathlib: its parsing cost more than a missing file's probe
-    groups = [full[i:i + _GROUP] for i in range(0, len(full), _GROUP)]  # one task per group: a future per
+    full = joined(root, pa.array(paths, pa.string()))
+    present = np.flatnonzero(_listed(full))
+    todo = full.take(pa.array(present, pa.int64())).to_pylist()
+    groups = [todo[i:i + _GROUP] for i in range(0, len(todo), _GROUP)]  # one task per group: a future per
     rows = []                                                              # image costs more than a missing file
-    with ThreadPoolExecutor(_THREADS) as pool, tqdm(total=len(full), desc=desc, unit="img",
-                                                    disable=len(full) < 50, leave=False) as bar:
+    with ThreadPoolExecutor(_THREADS) as pool, tqdm(total=len(todo), desc=desc, unit="img",
+                                                    disable=len(todo) < 50, leave=False) as bar:
         for done in pool.map(_probe_group, groups):
             rows.extend(done)
             bar.update(len(done))
-    columns = list(zip(*rows)) if rows else [()] * 6
-    return pa.table({
-        "width": pa.array(columns[0], pa.int32()),
-        "height": pa.array(columns[1], pa.int32()),
-        "file_size": pa.array(columns[2], pa.int64()),
-        "sha256": pa.array(columns[3], pa.string()),
-        "status": pa.array(columns[4], pa.string()),
-        "message": pa.array(columns[5], pa.string()),
-    })
+    rows.append(_MISSING)
+    which = np.full(len(full), len(rows) - 1, np.int64)
+    which[present] = np.arange(len(present))
+    columns = list(zip(*rows))
+    types = {"width": pa.int32(), "height": pa.int32(), "file_size": pa.int64(), "sha256": pa.string(),
+             "status": pa.string(), "message": pa.string()}
+    take = pa.array(which)
+    return pa.table({name: pa.array(values, t).take(take) for (name, t), values in zip(types.items(), columns)})
+
+
+def joined(root: str | Path, paths: pa.Array) -> pa.Array:
+    """`os.path.join(root, path)` of each path."""
+    root = os.fspath(root)
+    if os.name != "posix":
+        return pa.array([os.path.join(root, p) for p in paths.to_pylist()], pa.string())
+    prefix = root if not root or root.endswith("/") else root + "/"
+    return pc.if_else(pc.starts_with(paths, "/"), paths, pc.binary_join_element_wise(prefix, paths, ""))
 
 
 def walk_images(folder: str | Path) -> list[str]:

@@ -11,7 +11,6 @@ inserts version 1 of each label, a re-import records what it inserted, updated a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from ..history.record import Batch, Recorder, recording
 from ..schema import add_columns
 from ..transaction import registered, transaction
 from .extras import sql_types
-from .files import relative_paths
+from .files import joined, relative_paths
 from .masks import MASK_TYPE
 from .report import ImportReport
 from .staged import write_labels
@@ -190,7 +189,7 @@ def _record_errors(con: duckdb.DuckDBPyConnection, batch: DatasetBatch, img: pa.
     problems = pa.table({"path": batch.images["path"], "message": batch.images["message"]}).filter(
         batch.images["message"].is_valid())
     rows = pa.concat_tables([problems, notes.select(["path", "message"]).cast(problems.schema)])
-    rows = rows.append_column("file", pa.array([os.path.join(batch.root, p) for p in rows["path"].to_pylist()], pa.string()))
+    rows = rows.append_column("file", joined(batch.root, rows["path"].combine_chunks()))
     if root.resolve() != Path(batch.root).resolve():
         rows = rows.set_column(0, "path", pa.array(relative_paths(rows["path"].to_pylist(), batch.root, root), pa.string()))
     con.execute(f"DELETE FROM errors WHERE stage = 'import' AND dataset = $name AND image_id IN ({_IMPORTED_IDS})",

@@ -65,6 +65,18 @@ def test_malformed_inside_a_section_names_line_and_column(coco_file):
         coco.read(coco_file)
 
 
+@pytest.mark.parametrize("edit", [lambda t: t.replace("}, {", "} {", 1), lambda t: t.replace("}]", "},]", 1),
+                                  lambda t: t.replace("[{", "[,{", 1)], ids=["no comma", "trailing comma", "lead comma"])
+@pytest.mark.parametrize("batch", [1, 2, coco.BATCH])
+def test_a_missing_or_stray_comma_between_records_is_invalid_json(coco_file, monkeypatch, edit, batch):
+    monkeypatch.setattr(coco, "BATCH", batch)  # 1 and 2: the comma falls between two blocks, or inside one
+    data = json.loads(coco_file.read_text())
+    coco_file.write_text(edit(json.dumps({"categories": data["categories"], "images": data["images"],
+                                          "annotations": data["annotations"]})))
+    with pytest.raises(qmdb.InputError, match=r"line 1 column \d+: invalid JSON"):
+        coco.read(coco_file)
+
+
 def _synthetic(path, images, seed=0):
     rng = np.random.default_rng(seed)
     count = rng.poisson(10, images)
@@ -126,3 +138,26 @@ def test_chunked_write_records_only_changes_and_rolls_back_a_late_error(coco_fil
     with pytest.raises(qmdb.InputError, match=rf"annotations\[{n - 1}\]\.bbox: expected 4 numbers, got 3"):
         import_dataset(con, "coco", coco_file, root=root, name="scenes")
     assert snapshot(con)["labels"] == before
+
+
+def test_first_import_writes_the_versions_the_diff_writes(coco_file, monkeypatch):
+    from qmdb.importers import staged
+
+    data = json.loads(coco_file.read_text())
+    for i, ann in enumerate(data["annotations"]):
+        ann["reviewed"] = i % 2 == 0  # a metadata field: a column of its own, in the versions' JSON
+    data["annotations"][0].pop("segmentation")
+    coco_file.write_text(json.dumps(data))
+    root = coco_file.parent / "images"
+    rows = []
+    for first in (True, False):
+        monkeypatch.setattr(staged, "unlabelled", lambda con, images, first=first: first)
+        con = qmdb.connect()
+        import_dataset(con, "coco", coco_file, root=root, name="scenes")
+        rows.append(con.sql("SELECT label_id, version, op, changed, old, new, author, source, reason, "
+                            "(SELECT changes FROM label_batches b WHERE b.batch_id = v.batch_id) "
+                            "FROM label_versions v ORDER BY label_id").fetchall())
+        con.close()
+    assert rows[0] == rows[1]
+    assert len(rows[0]) == len(data["annotations"]) and {r[2] for r in rows[0]} == {"insert"}
+    assert '"reviewed":true' in rows[0][0][5] and "mask" in rows[0][1][3] and "mask" not in rows[0][0][3]
