@@ -191,7 +191,7 @@ def main() -> None:
     plan.sort(key=lambda row: -row[1])
     plan += [("umap", int(n)) for n in args.umap_sizes.split(",") if n and "umap" in steps]
     print(f"\n{args.dim}-d clustered unit vectors ({args.clusters} centres), each row in its own process\n")
-    print("| step | vectors | method | seconds | ratio | peak RSS (MB) | check |")
+    print("| step | vectors | method | seconds | ratio | peak RSS (MiB) | check |")
     print("|---|---|---|---|---|---|---|", flush=True)
     for step, n in plan:
         path = vectors_file(n, args.dim, args.clusters)
