@@ -21,8 +21,10 @@ import pyarrow as pa
 
 from ..errors import MissingExtra, QmdbError
 from . import derived
+from . import index as vector_index
 from .base import normalize
 
+CHUNK_ROWS = 65_536  # rows whose centroids are gathered at a time (not an (n, dim) copy)
 MAX_K = 1_000
 METHODS = ("kmeans", "hdbscan")
 NOISE = -1
@@ -49,8 +51,9 @@ def kmeans(vectors: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.n
     fit = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(vectors)
     centroids = normalize(fit.cluster_centers_)
     labels = fit.labels_.astype(np.int32)
-    distance = 1.0 - np.einsum("ij,ij->i", vectors, centroids[labels])
-    return labels, np.clip(distance, 0.0, 2.0).astype(np.float64)
+    similarity = np.concatenate([np.einsum("ij,ij->i", vectors[s:s + CHUNK_ROWS], centroids[labels[s:s + CHUNK_ROWS]])
+                                 for s in range(0, len(vectors), CHUNK_ROWS)])
+    return labels, np.clip(1.0 - similarity, 0.0, 2.0).astype(np.float64)
 
 
 def hdbscan(vectors: np.ndarray, min_cluster_size: int = 5, min_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +93,7 @@ def materialize(con: duckdb.DuckDBPyConnection, model: str | None = None, item_t
     if method not in METHODS:
         raise QmdbError(f"clusters: method must be one of {', '.join(METHODS)}, not '{method}'")
     model = derived.resolve_model(con, item_type, model)
-    n = derived.vectors_state(con, model, item_type)[0]
+    n = vector_index.table_state(con, model, item_type, vectors=False).count
     if method == "kmeans":
         params = {"k": int(k or default_k(n)), "seed": seed}
     else:
@@ -99,7 +102,7 @@ def materialize(con: duckdb.DuckDBPyConnection, model: str | None = None, item_t
         params = {"min_cluster_size": int(min_cluster_size), "min_samples": min_samples}
     if not force and derived.fresh(con, "clusters", model, item_type, method, params):
         return 0
-    _, ids, vectors = derived.load(con, model, item_type)
+    ids, vectors, state = derived.snapshot(con, model, item_type)
     labels, distance = kmeans(vectors, params["k"], seed) if method == "kmeans" else hdbscan(vectors, **params)
-    table = pa.table({"item_id": ids, "cluster": labels, "method": [method] * len(ids), "distance": distance})
-    return derived.replace(con, "clusters", model, item_type, method, params, table)
+    table = pa.table({"item_id": ids, "cluster": labels, "method": pa.repeat(method, len(ids)), "distance": distance})
+    return derived.replace(con, "clusters", model, item_type, method, params, table, state=state)

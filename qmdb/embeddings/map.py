@@ -2,7 +2,9 @@
 
 Two layouts: `umap` (umap-learn's UMAP, cosine metric, 15 neighbours, fixed seed; the `map` extra) and
 `pca`, the fast fallback in numpy (the two leading eigenvectors of the vectors' covariance, signs fixed so
-that the largest loading is positive). `auto` is UMAP when umap-learn is installed, else PCA. The layout
+that the largest loading is positive, as scikit-learn's `svd_flip` does; the covariance is summed in float64
+from float32 products of centred chunks, so memory stays one chunk above the vectors and the layout is
+scikit-learn's `PCA(2)` within float32 rounding). `auto` is UMAP when umap-learn is installed, else PCA. The layout
 is recorded with the state of the vectors it was computed from (`embedding_derived`): an unchanged
 model is not recomputed, a changed one is, by `qmdb map` and after `qmdb embed`. Neither method is
 incremental here: UMAP's `transform` of new points drifts from a fresh fit, so the layout is refitted.
@@ -19,6 +21,7 @@ from . import derived
 
 METHODS = ("auto", "pca", "umap")
 UMAP_NEIGHBORS = 15
+CHUNK_ROWS = 65_536
 
 
 def pca(vectors: np.ndarray) -> np.ndarray:
@@ -27,17 +30,16 @@ def pca(vectors: np.ndarray) -> np.ndarray:
     >>> pca(np.array([[0.0, 0.0], [2.0, 0.1], [4.0, 0.0]])).round(2).tolist()[0]
     [-2.0, -0.03]
     """
-    x = np.asarray(vectors)
-    chunks = range(0, len(x), 65_536)  # float64 one chunk at a time: no float64 copy of every vector
-    mean = sum(x[s:s + 65_536].astype(np.float64).sum(axis=0) for s in chunks) / len(x)
+    x = np.asarray(vectors, dtype=np.float32)
+    mean = x.sum(axis=0, dtype=np.float64) / len(x)
+    centre = mean.astype(np.float32)
     covariance = np.zeros((x.shape[1], x.shape[1]))
-    for start in chunks:
-        chunk = x[start:start + 65_536].astype(np.float64) - mean
+    for start in range(0, len(x), CHUNK_ROWS):
+        chunk = x[start:start + CHUNK_ROWS] - centre
         covariance += chunk.T @ chunk
-    values, vectors_ = np.linalg.eigh(covariance)
-    axes = vectors_[:, ::-1][:, :2]
+    axes = np.linalg.eigh(covariance)[1][:, ::-1][:, :2]
     axes *= np.sign(axes[np.abs(axes).argmax(axis=0), [0, 1]])
-    return np.concatenate([(x[s:s + 65_536].astype(np.float64) - mean) @ axes for s in chunks])
+    return (x @ axes.astype(np.float32)).astype(np.float64) - mean @ axes
 
 
 def umap(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -80,10 +82,14 @@ def materialize(con: duckdb.DuckDBPyConnection, model: str | None = None, item_t
     params = {"seed": seed} if method == "umap" else {}
     if not force and derived.fresh(con, "map", model, item_type, method, params):
         return 0
-    _, ids, vectors = derived.load(con, model, item_type)
-    xy = compute(vectors, method, seed)
-    table = pa.table({"item_id": ids, "x": xy[:, 0], "y": xy[:, 1], "method": [method] * len(ids)})
-    return derived.replace(con, "map", model, item_type, method, params, table)
+    ids, vectors, state = derived.snapshot(con, model, item_type)
+    table = layout(ids, compute(vectors, method, seed), method)
+    return derived.replace(con, "map", model, item_type, method, params, table, state=state)
+
+
+def layout(ids: np.ndarray, xy: np.ndarray, method: str) -> pa.Table:
+    """The rows of `embedding_map` after model and item_type."""
+    return pa.table({"item_id": ids, "x": xy[:, 0], "y": xy[:, 1], "method": pa.repeat(method, len(ids))})
 
 
 def points(con: duckdb.DuckDBPyConnection, model: str | None = None, item_type: str = "image",
@@ -98,6 +104,5 @@ def points(con: duckdb.DuckDBPyConnection, model: str | None = None, item_type: 
                                   "AND item_type = $item_type ORDER BY item_id",
                                   params={"model": model, "item_type": item_type}).to_arrow_table()
     method = resolve(method)
-    _, ids, vectors = derived.load(con, model, item_type)
-    xy = compute(vectors, method)
-    return model, pa.table({"item_id": ids, "x": xy[:, 0], "y": xy[:, 1], "method": [method] * len(ids)})
+    ids, vectors, _ = derived.snapshot(con, model, item_type)
+    return model, layout(ids, compute(vectors, method), method)
