@@ -35,6 +35,14 @@ adapted AS (
                      'errors_out_of_bounds' FROM errors_out_of_bounds()
     UNION ALL SELECT 'label', label_id, dataset, 'tiny_box', greatest(0.0, least(1.0, least(w, h) / 4, w * h / 16)), reason,
                      'errors_tiny_boxes' FROM errors_tiny_boxes()
+    -- masks: the views any DuckDB client can run (the mask-IoU ones need qmdb's functions, as the box views do not)
+    UNION ALL SELECT 'label', label_id, dataset, 'empty_mask', score, reason, 'errors_mask_empty' FROM errors_mask_empty
+    UNION ALL SELECT 'label', label_id, dataset, 'mask_outside_box', score, reason, 'errors_mask_outside_box'
+    FROM errors_mask_outside_box()
+    UNION ALL SELECT 'label', label_id, dataset, 'self_intersecting_polygon', score, reason, 'errors_self_intersecting_polygons'
+    FROM errors_self_intersecting_polygons
+    UNION ALL SELECT 'image', image_id, dataset, 'pixel_label_errors', score, model || ': ' || reason, 'errors_semantic_pixels'
+    FROM errors_semantic_pixels() WHERE is_issue
     -- select_near_duplicates' default max_distance is 0.02: the score is the distance in those units
     UNION ALL SELECT 'image', image_id, dataset, 'embedding_near_duplicate', least(1.0, distance / 0.02),
                      printf('%s: cosine distance %.4f to image %d', model, distance, kept_image_id), 'select_near_duplicates'

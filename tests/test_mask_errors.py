@@ -158,3 +158,15 @@ def test_self_intersecting_polygons_find_the_bowtie_only(project):
     label_id, crossings, ring, edges, crossing = rows[0]
     assert (_source(con, label_id), crossings, ring, edges) == ("5", 1, 1, [1, 3])
     assert crossing == pytest.approx([150.0, 50.0])
+
+
+def test_data_issues_lists_the_mask_views_any_client_runs(project):
+    con, _, _ = project
+    rows = con.sql("SELECT item_type, item_id, issue_type, source_view FROM data_issues() "
+                   "WHERE source_view IN ('errors_self_intersecting_polygons', 'errors_mask_empty', 'errors_mask_outside_box')"
+                   ).fetchall()
+    ((bowtie,),) = con.sql("SELECT label_id FROM errors_self_intersecting_polygons").fetchall()
+    assert ("label", bowtie, "self_intersecting_polygon", "errors_self_intersecting_polygons") in rows
+    for view in ("errors_mask_empty", "errors_mask_outside_box()"):
+        ((n,),) = con.sql(f"SELECT count(*) FROM {view}").fetchall()
+        assert sum(r[3] == view.rstrip("()") for r in rows) == n

@@ -126,6 +126,15 @@ def test_the_view_names_the_flagged_class_and_the_suggestion(con, city):
             f"{flagged_pixels} of them labelled {flagged}, where the model mostly sees {suggested}")
 
 
+def test_data_issues_lists_the_images_with_pixel_issues(con, city):
+    root, labels, probs = city
+    _imported(con, root)
+    flagged = con.sql("SELECT image_id, score FROM errors_semantic_pixels() WHERE is_issue ORDER BY image_id").fetchall()
+    listed = con.sql("SELECT item_id, score FROM data_issues() WHERE issue_type = 'pixel_label_errors' "
+                     "AND source_view = 'errors_semantic_pixels' ORDER BY item_id").fetchall()
+    assert listed == flagged and len(flagged) >= 3
+
+
 def _most(counts: np.ndarray) -> str | None:
     """The class with the most pixels, ties to the first name alphabetically (as the view orders them)."""
     return min((CLASSES[c] for c in np.flatnonzero(counts == counts.max())), default=None) if counts.any() else None
