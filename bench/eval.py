@@ -60,13 +60,7 @@ def timed_cocoeval(dataset, results, backend):
         gt.dataset = dataset
         gt.createIndex()
         dt = gt.loadRes(results)
-        evaluator = cls(gt, dt, "bbox")
-        start = time.perf_counter()
-        evaluator.evaluate()
-        evaluator.accumulate()
-        seconds = time.perf_counter() - start
-        evaluator.summarize()
-    return seconds, np.array(evaluator.stats[:12])
+    return reference.timed_summary(cls(gt, dt, "bbox"))
 
 
 def cli_run(gt, dt, images, n_classes) -> tuple[float, np.ndarray]:

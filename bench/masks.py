@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qmdb.evaluation.reference import timed_summary
+
 CACHE = Path(__file__).resolve().parent / ".cache"
 VERSION = 2
 SIZES = np.array([[640, 480], [480, 640], [640, 427], [500, 375], [320, 240]])   # width, height
@@ -189,13 +191,7 @@ def cocoeval_segm(gt_file: Path, dt_file: Path, backend: str) -> tuple[float, np
         gt = COCO(str(gt_file))
         dt = gt.loadRes(str(dt_file))
         load = time.perf_counter() - start
-        evaluator = Eval(gt, dt, "segm")
-        start = time.perf_counter()
-        evaluator.evaluate()
-        evaluator.accumulate()
-        seconds = time.perf_counter() - start
-        evaluator.summarize()
-    return seconds, np.array(evaluator.stats[:12], dtype=float), load
+    return (*timed_summary(Eval(gt, dt, "segm")), load)
 
 
 def project(gt_file: Path, dt_file: Path):

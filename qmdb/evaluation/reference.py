@@ -36,6 +36,19 @@ def coco_dicts(gt: Boxes, dt: Boxes, image_ids: np.ndarray, n_classes: int) -> t
     return dataset, results
 
 
+def timed_summary(evaluator) -> tuple[float, np.ndarray]:
+    """Seconds of a COCOeval's evaluate + accumulate (what the benchmarks compare), then its 12 summary numbers, quietly."""
+    import time
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        start = time.perf_counter()
+        evaluator.evaluate()
+        evaluator.accumulate()
+        seconds = time.perf_counter() - start
+        evaluator.summarize()
+    return seconds, np.array(evaluator.stats[:12], dtype=float)
+
+
 def cocoeval(dataset: dict, results: list[dict], backend: str = "pycocotools", *, summarize: bool = True):
     """Run COCOeval (evaluate + accumulate, and summarize unless told not to) quietly; returns the evaluator."""
     coco_module, eval_module, extra = _BACKENDS[backend]
