@@ -56,13 +56,22 @@ def import_dataset(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path,
             flags them.
     """
     from .fields import strict_boxes
+    from .memory import bounded
     from .store import write_dataset
 
     module = _module(dataset_formats(), fmt, "dataset")
     streams = {"stream": True} if "stream" in inspect.signature(module.read).parameters else {}
-    with strict_boxes(strict):  # a streamed reader checks its labels while the writer consumes them
-        batch = module.read(source, name=name, root=root, split=split, **streams)
-        return write_dataset(con, batch)
+
+    def run() -> ImportReport:
+        with strict_boxes(strict):  # a streamed reader checks its labels while the writer consumes them
+            batch = module.read(source, name=name, root=root, split=split, **streams)
+            return write_dataset(con, batch)
+
+    try:
+        with bounded(con):
+            return run()
+    except duckdb.OutOfMemoryException:  # rolled back: the bound is too small for this dataset's indexes
+        return run()
 
 
 def import_predictions(con: duckdb.DuckDBPyConnection, fmt: str, source: str | Path, *, model: str, dataset: str,
