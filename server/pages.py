@@ -41,8 +41,8 @@ def _body(query: Query, body: Query | None) -> tuple[str, list]:
     return (stripped, list(body.params or [])) if stripped else (query.sql, list(query.params or []))
 
 
-def _tie(row: tuple, indices: list[int]) -> str:
-    return json.dumps([str(row[i]) for i in indices])
+def _tie(row: tuple, keys: list[Key], indices: list[int]) -> str:
+    return json.dumps([str(k.value(row[i])) for k, i in zip(keys, indices)])
 
 
 def gallery_page(runner: Runner, query: Query, order_sql: str, limit: int | None, offset: int,
@@ -81,11 +81,12 @@ def gallery_page(runner: Runner, query: Query, order_sql: str, limit: int | None
         else:
             names = [c["name"] for c in columns]
             indices = [names.index(k.column) for k in keys]
-            last = _tie(rows[-1], indices)
-            tied = next(k for k in range(len(rows) + 1) if k == len(rows) or _tie(rows[-1 - k], indices) != last)
-            if tied == len(rows) and after is not None and _tie(tuple(after), list(range(len(after)))) == last:
+            last = _tie(rows[-1], keys, indices)
+            tied = next(k for k in range(len(rows) + 1) if k == len(rows) or _tie(rows[-1 - k], keys, indices) != last)
+            if tied == len(rows) and after is not None and _tie(tuple(after), keys, list(range(len(after)))) == last:
                 tied += ties
-            next_cursor = encode_position(query_id, start + limit, [rows[-1][i] for i in indices], tied)
+            next_cursor = encode_position(query_id, start + limit,
+                                          [k.value(rows[-1][i]) for k, i in zip(keys, indices)], tied)
     return {
         "columns": [{"name": c["name"], "type": c["type"]} for c in columns],
         "rows": rows,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,12 +40,25 @@ class Key:
     descending: bool = False
     nulls_first: bool = False
     type: str | None = None
+    single: bool = False
 
     def placeholder(self) -> str:
         return f"CAST(? AS {self.type})" if self.type else "?"
 
+    def expression(self) -> str:
+        """The column, or with `single` a DOUBLE rounded to float32 (below 3e38): a query that sums in parallel
+        threads gives a double whose last bits change from run to run, and a cursor must find it again."""
+        column = _quote(self.column)
+        return f"CASE WHEN abs({column}) < 3e38 THEN CAST({column} AS FLOAT) ELSE {column} END" if self.single else column
+
+    def value(self, value: Any) -> Any:
+        """What `expression` gives for a row's `value` (the cursor holds that)."""
+        if self.single and isinstance(value, float) and abs(value) < 3e38:
+            return struct.unpack("f", struct.pack("f", value))[0]
+        return value
+
     def order(self) -> str:
-        return f"{_quote(self.column)} {'DESC' if self.descending else 'ASC'} NULLS {'FIRST' if self.nulls_first else 'LAST'}"
+        return f"{self.expression()} {'DESC' if self.descending else 'ASC'} NULLS {'FIRST' if self.nulls_first else 'LAST'}"
 
 
 def _quote(name: str) -> str:
@@ -53,7 +67,7 @@ def _quote(name: str) -> str:
 
 def _after(key: Key, value: Any, params: list) -> str | None:
     """The condition 'this key comes after `value`' in the key's order; None: nothing can."""
-    column = _quote(key.column)
+    column = key.expression()
     if value is None:
         return f"{column} IS NOT NULL" if key.nulls_first else None
     params.append(value)
@@ -75,9 +89,9 @@ def after_condition(keys: Sequence[Key], values: Sequence[Any]) -> tuple[str, li
         equal = []
         for prior, value in zip(keys[:i], values[:i]):
             if value is None:
-                equal.append(f"{_quote(prior.column)} IS NULL")
+                equal.append(f"{prior.expression()} IS NULL")
             else:
-                equal.append(f"{_quote(prior.column)} = {prior.placeholder()}")
+                equal.append(f"{prior.expression()} = {prior.placeholder()}")
                 clause_params.append(value)
         after = _after(key, values[i], clause_params)
         if after is None:
@@ -92,9 +106,9 @@ def equal_condition(keys: Sequence[Key], values: Sequence[Any]) -> tuple[str, li
     clauses, params = [], []
     for key, value in zip(keys, values):
         if value is None:
-            clauses.append(f"{_quote(key.column)} IS NULL")
+            clauses.append(f"{key.expression()} IS NULL")
         else:
-            clauses.append(f"{_quote(key.column)} = {key.placeholder()}")
+            clauses.append(f"{key.expression()} = {key.placeholder()}")
             params.append(value)
     return "(" + " AND ".join(clauses or ["TRUE"]) + ")", params
 

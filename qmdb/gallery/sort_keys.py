@@ -11,6 +11,11 @@ query pages by OFFSET.
 >>> rel = duckdb.connect().sql("SELECT * FROM (SELECT 1 AS label_id, 0.5 AS score, [1] AS xs) q")
 >>> [k.order() for k in sort_keys("SELECT label_id, score FROM t ORDER BY score DESC", rel.columns, rel.types)]
 ['"score" DESC NULLS LAST', '"label_id" ASC NULLS LAST']
+>>> rel = duckdb.connect().sql("SELECT 1 AS label_id, 0.5::DOUBLE AS score")
+>>> sort_keys("SELECT * FROM t ORDER BY score", rel.columns, rel.types)[0].order()
+'CASE WHEN abs("score") < 3e38 THEN CAST("score" AS FLOAT) ELSE "score" END ASC NULLS LAST'
+>>> sort_keys("SELECT * FROM t ORDER BY score", rel.columns, rel.types)[0].value(0.1)
+0.10000000149011612
 >>> sort_keys("SELECT label_id, score FROM t ORDER BY score * 2", rel.columns, rel.types) is None
 True
 """
@@ -99,6 +104,12 @@ def unordered(sql: str) -> str | None:
     return sql[:order.start] + sql[end.end + 1:]
 
 
+def _key(name: str, duck_type: object, descending: bool = False, nulls_first: bool = False) -> Key:
+    text = str(duck_type)
+    single = text in ("DOUBLE", "FLOAT")
+    return Key(name, descending, nulls_first, "DOUBLE" if single else text, single)
+
+
 def sort_keys(sql: str, columns: Sequence[str], types: Sequence[object]) -> list[Key] | None:
     """The keys that page `sql` (whose result has `columns` of DuckDB `types`) in a total order, or None."""
     parsed = _order_by(sql)
@@ -112,9 +123,9 @@ def sort_keys(sql: str, columns: Sequence[str], types: Sequence[object]) -> list
         if name is None or not _orderable(type_of[name]):
             return None
         if all(k.column != name for k in keys):
-            keys.append(Key(name, descending, nulls_first, str(type_of[name])))
+            keys.append(_key(name, type_of[name], descending, nulls_first))
     ties = [c for c in ID_COLUMNS if c in type_of] + [c for c in columns if c not in ID_COLUMNS]
     for name in ties:
         if columns.count(name) == 1 and _orderable(type_of[name]) and all(k.column != name for k in keys):
-            keys.append(Key(name, type=str(type_of[name])))
+            keys.append(_key(name, type_of[name]))
     return keys or None
