@@ -85,12 +85,19 @@ class Runner:
         (integers the server formats), and the wrapped text is checked again to be
         one SELECT by DuckDB's parser.
         """
-        limit = min(limit or self.settings.page_size, self.settings.max_page_size)
-        if offset >= self.settings.max_rows:
-            raise ApiError(400, f"offset {offset} is past the server's row cap of {self.settings.max_rows}")
-        limit = min(limit, self.settings.max_rows - offset)
+        limit = self.page_limit(limit, offset)
         sql = f"SELECT * FROM (\n{query.sql}\n) AS qmdb_page LIMIT {int(limit) + 1} OFFSET {int(offset)}"
         columns, rows = self.fetch(Query(sql, query.params))
+        return self.page(columns, rows, offset, limit)
+
+    def page_limit(self, limit: int | None, offset: int) -> int:
+        """The rows a page starting at `offset` may hold (the request's, the page cap, the row cap)."""
+        if offset >= self.settings.max_rows:
+            raise ApiError(400, f"offset {offset} is past the server's row cap of {self.settings.max_rows}")
+        return min(limit or self.settings.page_size, self.settings.max_page_size, self.settings.max_rows - offset)
+
+    def page(self, columns: list[dict], rows: list[tuple], offset: int, limit: int) -> dict:
+        """The JSON page of `rows` (fetched `limit` + 1, so one more says the result goes on)."""
         more = len(rows) > limit
         capped = more and offset + limit >= self.settings.max_rows
         return {

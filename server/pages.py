@@ -50,16 +50,12 @@ def gallery_page(runner: Runner, query: Query, order_sql: str, limit: int | None
     """One page of a checked query, as `Runner.json_page` gives it, plus `next_cursor` (None on the last page).
     `order_sql` is the text whose final ORDER BY the query's order is (the query, or its view's body);
     `body`, a query of the same rows that may be run without that ORDER BY."""
-    settings = runner.settings
-    limit = min(limit or settings.page_size, settings.max_page_size)
     query_id = fingerprint(query)
     try:
         start, after, ties = decode_position(cursor, query_id) if cursor else (offset, None, 0)
     except InputError as error:
         raise ApiError(400, str(error)) from None
-    if start >= settings.max_rows:
-        raise ApiError(400, f"offset {start} is past the server's row cap of {settings.max_rows}")
-    limit = min(limit, settings.max_rows - start)
+    limit = runner.page_limit(limit, start)
     keys = _keys(runner, query, order_sql)
     if keys is None or (after is None and cursor):
         sql = f"SELECT * FROM (\n{query.sql}\n) AS qmdb_page LIMIT {limit + 1} OFFSET {int(start)}"
@@ -71,11 +67,9 @@ def gallery_page(runner: Runner, query: Query, order_sql: str, limit: int | None
         sql, key_params = page_sql(text, keys, after, limit + 1, ties)
         page = Query(sql + (f" OFFSET {int(start)}" if after is None and start else ""), params + key_params)
     columns, rows = runner.fetch(page)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    capped = more and start + limit >= settings.max_rows
-    next_cursor = None
-    if more and not capped:
+    result = runner.page(columns, rows, start, limit)
+    rows, next_cursor = result["rows"], None
+    if result["next_offset"] is not None:
         if keys is None:
             next_cursor = encode_position(query_id, start + limit, None)
         else:
@@ -87,12 +81,4 @@ def gallery_page(runner: Runner, query: Query, order_sql: str, limit: int | None
                 tied += ties
             next_cursor = encode_position(query_id, start + limit,
                                           [k.value(rows[-1][i]) for k, i in zip(keys, indices)], tied)
-    return {
-        "columns": [{"name": c["name"], "type": c["type"]} for c in columns],
-        "rows": rows,
-        "offset": start,
-        "limit": limit,
-        "next_offset": start + limit if more and not capped else None,
-        "next_cursor": next_cursor,
-        "truncated": capped,
-    }
+    return {**result, "next_cursor": next_cursor}
