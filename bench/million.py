@@ -374,8 +374,36 @@ def run_step(args) -> dict:
     return result
 
 
-def table(rows: list[tuple]) -> str:
-    header = ("step", "target", "measured", "peak memory", "at 1,000,000 (extrapolated)")
+FIFTYONE_STEPS = ("import", "index", "neighbors", "eval", "views")
+
+
+def fiftyone_step(python: str, step: str, size: int, seed: int, limit_s: float) -> dict:
+    """One step through FiftyOne (bench/fiftyone_million.py) run by `python`, in its own process."""
+    cmd = [python, str(Path(__file__).parent / "fiftyone_million.py"), "--step", step, "--size", str(size),
+           "--seed", str(seed)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        return {"measured": f"not done in {limit_s:,.0f} s"}
+    line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    if not line:
+        return {"measured": "failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:160]}
+    result = json.loads(line[-1][7:])
+    result["measured"] += f"; peak {result['peak_gib']:.2f} GiB + mongod {result['mongod_gib']:.2f} GiB"
+    return result
+
+
+def ratio(qmdb: dict, fiftyone: dict) -> str:
+    """How many times faster qmdb's step is than FiftyOne's, by the figure the step is judged on."""
+    for key, larger_is_better in (("rate", True), ("qps", True), ("seconds", False), ("build_s", False), ("p95", False)):
+        if key in qmdb and key in fiftyone and qmdb[key] and fiftyone[key]:
+            r = qmdb[key] / fiftyone[key] if larger_is_better else fiftyone[key] / qmdb[key]
+            return f"{r:,.1f}× ({key})"
+    return "-"
+
+
+def table(rows: list[tuple], header: tuple[str, ...] | None = None) -> str:
+    header = header or ("step", "target", "measured", "peak memory", "at 1,000,000 (extrapolated)")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
@@ -390,6 +418,9 @@ def main() -> None:
     parser.add_argument("--previous", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--table", action="store_true", help="print the table of the steps last run at --size")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fiftyone", metavar="PYTHON",
+                        help="also run each step through FiftyOne with this interpreter (a venv with fiftyone)")
+    parser.add_argument("--fiftyone-limit", type=float, default=3600, help="seconds a FiftyOne step may take")
     args = parser.parse_args()
     saved = synth.CACHE / f"results-{args.size}.json"
     if args.step:
@@ -418,6 +449,13 @@ def main() -> None:
              f"{r['peak_gib']:.2f} GiB", r["million"]) for s, r in results.items()]
     print(f"qmdb at {args.size:,} (2-core machine, shared); extrapolations are estimates from this one size\n")
     print(table(rows))
+    if args.fiftyone:
+        side = []
+        for step in (s for s in FIFTYONE_STEPS if s in results):
+            theirs = fiftyone_step(args.fiftyone, step, args.size, args.seed, args.fiftyone_limit)
+            side.append((step, results[step]["measured"], theirs["measured"], ratio(results[step], theirs)))
+        print(f"\nthe same steps through FiftyOne at {args.size:,}\n")
+        print(table(side, ("step", "qmdb", "FiftyOne", "qmdb faster by")))
 
 
 if __name__ == "__main__":
