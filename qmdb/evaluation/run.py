@@ -6,9 +6,10 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 
 from ..errors import QmdbError
-from ..transaction import transaction
+from ..transaction import registered, transaction
 from .classification import classification_rows
 from .detection import AP_FROM_CODED, arrow_rows, evaluate_detection
 from .params import AREA_LABELS
@@ -40,6 +41,13 @@ class EvalReport:
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[tuple]:
     return con.execute(sql, params).fetchall()
+
+
+def _insert_matches(con: duckdb.DuckDBPyConnection, rows: pa.Table, model: str, iou_type: str) -> None:
+    """Append detection `matches` rows (Arrow, without model and IoU type)."""
+    with registered(con, _qmdb_match_rows=rows):
+        con.execute("INSERT INTO matches BY NAME SELECT *, $model AS model, $iou_type AS iou_type "
+                    "FROM _qmdb_match_rows", {"model": model, "iou_type": iou_type})
 
 
 def resolve(con: duckdb.DuckDBPyConnection, model: str, dataset: str | None) -> tuple[str, str]:
@@ -82,39 +90,39 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     dataset, task = resolve(con, model, dataset)
     start = time.perf_counter()
     images = _one(con, "SELECT count(*) FROM images WHERE dataset = ?", [dataset])[0][0]
-    coded = iou_type == "bbox" and task == "detection"   # eval_ap as coded numpy columns decoded in SQL
+    rows = ap = None
     if iou_type != "bbox":
         from .segm import evaluate_segm
 
         report = evaluate_segm(con, model, dataset=dataset, iou_type=iou_type)
         rows, ap, stats, task = report.matches.drop_columns(["iou_type"]), report.ap.drop_columns(["iou_type"]), report.stats, "detection"
         counts = {"labels": report.labels, "predictions": report.predictions}
-    elif task == "detection":
-        coded_rows, ap, classes, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
-        rows, stats = arrow_rows(coded_rows, classes), acc.stats()
-    else:
+    elif task == "classification":
         import pyarrow.compute as pc
 
-        rows, ap, stats = classification_rows(con, model, dataset).to_arrow_table(), None, {}
+        rows, stats = classification_rows(con, model, dataset).to_arrow_table(), {}
         counts = {kind: pc.sum(pc.equal(rows["item_type"], kind[:-1])).as_py() or 0
                   for kind in ("labels", "predictions")}
-    seconds = time.perf_counter() - start
-    tables = {"_qmdb_match_rows": rows} | ({"_qmdb_ap_rows": ap} if task == "detection" else {})
-    with transaction(con, **tables):
+    with transaction(con):
         for table in ("matches", "eval_ap", "evaluations", "eval_errors"):
             con.execute(f"DELETE FROM {table} WHERE model = ? AND iou_type = ?", [model, iou_type])
-        if task == "detection":
-            con.execute("INSERT INTO matches BY NAME SELECT *, $model AS model, $iou_type AS iou_type "
-                        "FROM _qmdb_match_rows", {"model": model, "iou_type": iou_type})
-        if coded:
+        if rows is None:   # boxes: matched a range of images at a time, each range's rows written as it comes
+            insert = lambda coded, classes: _insert_matches(con, arrow_rows(coded, classes), model, iou_type)  # noqa: E731
+            coded_ap, classes, acc, counts = evaluate_detection(con, model, dataset, insert=insert, progress=progress)
+            stats = acc.stats()
             names = {"model": model, "classes": classes, "iou_type": iou_type, "areas": list(AREA_LABELS)}
-            con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
-                        "iou_type) " + AP_FROM_CODED.format(table="_qmdb_ap_rows"), names)
+            with registered(con, _qmdb_ap_rows=coded_ap):
+                con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
+                            "iou_type) " + AP_FROM_CODED.format(table="_qmdb_ap_rows"), names)
         elif task == "detection":
-            con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
-                        "iou_type) SELECT ?, *, ? FROM _qmdb_ap_rows", [model, iou_type])
+            _insert_matches(con, rows, model, iou_type)
+            with registered(con, _qmdb_ap_rows=ap):
+                con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
+                            "iou_type) SELECT ?, *, ? FROM _qmdb_ap_rows", [model, iou_type])
         else:
-            con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT * FROM _qmdb_match_rows")
+            with registered(con, _qmdb_match_rows=rows):
+                con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT * FROM _qmdb_match_rows")
+        seconds = time.perf_counter() - start
         con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds, iou_type) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [model, dataset, task, images, counts["labels"], counts["predictions"], seconds, iou_type])
