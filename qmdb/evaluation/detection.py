@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 
 from .accumulate import Accumulated
-from .chunked import BUDGET, Kept, accumulate_by_class, image_ranges
+from . import chunked
+from .chunked import Kept, accumulate_by_class, image_ranges
 from .columns import column, dictionary
 from .matching import Boxes, Matching, match
 from .order import IMAGE_ORDER
@@ -75,14 +76,15 @@ class Ranges:
     """A dataset's images in ranges of about `budget` boxes, read one range at a time as numpy columns
     (the class as `class_code`, its index in `classes`; `image_order` COCO's image order)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, model: str, dataset: str, budget: int = BUDGET) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, model: str, dataset: str, budget: int | None = None) -> None:
         self.con, self.params = con, {"dataset": dataset, "model": model}
         self.classes = class_names(con, model, dataset)
         order = con.execute(f"SELECT image_id, image_order FROM ({IMAGE_ORDER} WHERE i.dataset = $dataset) ORDER BY 1",
                             {"dataset": dataset}).fetchnumpy()
         self.ids, self.order = np.asarray(order["image_id"]), np.asarray(order["image_order"])
         sizes = con.execute(_BOXES_PER_IMAGE, self.params).fetchnumpy()
-        self.ranges = image_ranges(np.asarray(sizes["image_id"]), np.asarray(sizes["boxes"]), budget)
+        self.budget = budget or chunked.BUDGET
+        self.ranges = image_ranges(np.asarray(sizes["image_id"]), np.asarray(sizes["boxes"]), self.budget)
 
     def read(self, first: int, last: int) -> tuple[dict, dict]:
         """The labels and predictions of the images `first..last` (ids)."""
@@ -226,9 +228,10 @@ def ap_rows(acc: Accumulated) -> dict[str, np.ndarray]:
 
 def evaluate_detection(con: duckdb.DuckDBPyConnection, model: str, dataset: str, *,
                        insert: Callable[[dict[str, np.ndarray], list[str]], None], progress: bool = True,
-                       budget: int = BUDGET) -> tuple[dict, list[str], Accumulated, dict]:
-    """Match range of images by range (`Ranges`, about `budget` boxes each), handing each range's coded
-    `matches` rows to `insert(rows, classes)` (`coded_rows`), then accumulate (`accumulate_by_class`);
+                       budget: int | None = None) -> tuple[dict, list[str], Accumulated, dict]:
+    """Match range of images by range (`Ranges`, about `budget` boxes each, default `chunked.BUDGET`), handing
+    each range's coded `matches` rows to `insert(rows, classes)` (`coded_rows`), then accumulate
+    (`accumulate_by_class`);
     returns the coded rows for `eval_ap` (`ap_rows`), the class names, the curves and the counts."""
     ranges = Ranges(con, model, dataset, budget)
     classes = ranges.classes
@@ -248,7 +251,7 @@ def evaluate_detection(con: duckdb.DuckDBPyConnection, model: str, dataset: str,
             bar.update(1)
     if bar is not None:
         bar.close()
-    acc = accumulate_by_class(kept, budget=budget)
+    acc = accumulate_by_class(kept, budget=ranges.budget)
     return ap_rows(acc), classes, acc, counts
 
 
