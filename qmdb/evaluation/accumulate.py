@@ -63,36 +63,52 @@ def _first_reaching(gts: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return x.astype(np.int64)
 
 
+def ground_truths(gt_cls: np.ndarray, gt_ignore: np.ndarray, n_classes: int) -> np.ndarray:
+    """`[K, A]`: the non-ignored ground truths of each class in each area range (`gt_ignore` is `[A, gt]`)."""
+    return np.stack([np.bincount(gt_cls[~gt_ignore[a]], minlength=n_classes) for a in range(len(gt_ignore))], axis=1)
+
+
 def accumulate(gt: Boxes, dt: Boxes, matching: Matching, n_classes: int, *,
                max_dets: tuple[int, ...] = MAX_DETS, recall_thresholds: np.ndarray = RECALL_THRESHOLDS) -> Accumulated:
-    """Precision/recall curves per class, area range and maxDets from the matches.
+    """Precision/recall curves per class, area range and maxDets from the matches (`curves` of the
+    detections COCO evaluates: rank below max_det)."""
+    kept = np.flatnonzero(matching.dt_kept)
+    return curves(ground_truths(gt.cls, matching.gt_ignore, n_classes), dt.cls, dt.score, dt.image,
+                  matching.dt_rank, matching.dt_hit, matching.dt_ignore, kept,
+                  max_dets=max_dets, recall_thresholds=recall_thresholds)
+
+
+def curves(gts: np.ndarray, cls: np.ndarray, score: np.ndarray, image: np.ndarray, rank: np.ndarray,
+           dt_hit: np.ndarray, dt_ignore: np.ndarray, kept: np.ndarray, *,
+           max_dets: tuple[int, ...] = MAX_DETS, recall_thresholds: np.ndarray = RECALL_THRESHOLDS) -> Accumulated:
+    """Precision/recall curves of classes `0..len(gts) - 1` from the detections `kept` (indices into the
+    per-detection arrays; `dt_hit`, `dt_ignore` are `[A, T, detection]`, `gts` is `ground_truths`).
 
     All classes and thresholds at once: the detections sorted by class, TP/FP
     counts cumulated per class segment, and COCO's per-class, per-threshold
     `searchsorted(rc, recThrs, 'left')` one search of integer keys (segment,
     TP count) for the TP count that first reaches each recall threshold; only
     the precision envelope loops over classes. Every float is the one COCOeval
-    computes.
+    computes, and a class's numbers depend only on its own detections, so the
+    classes can be accumulated a few at a time (`chunked.accumulate_by_class`).
     """
-    A, T = matching.dt_hit.shape[:2]
-    R, K, M = len(recall_thresholds), n_classes, len(max_dets)
+    A, T = dt_hit.shape[:2]
+    R, K, M = len(recall_thresholds), len(gts), len(max_dets)
     precision = -np.ones((T, R, K, A, M))
     recall = -np.ones((T, K, A, M))
-    gts = np.stack([np.bincount(gt.cls[~matching.gt_ignore[a]], minlength=K) for a in range(A)], axis=1)
     dets = np.zeros((K, A, M), dtype=np.int64)
-    kept = np.flatnonzero(matching.dt_kept)
     # COCO's order: class, then score descending (stable), over images in id order, each in its rank order.
-    order = kept[np.lexsort((matching.dt_rank[kept], dt.image[kept], -dt.score[kept], dt.cls[kept]))]
-    ranks = matching.dt_rank[order]
-    hits = [np.take(matching.dt_hit[a], order, axis=1) for a in range(A)]
-    ignores = [np.take(matching.dt_ignore[a], order, axis=1) for a in range(A)]
+    order = kept[np.lexsort((rank[kept], image[kept], -score[kept], cls[kept]))]
+    ranks = rank[order]
+    hits = [np.take(dt_hit[a], order, axis=1) for a in range(A)]
+    ignores = [np.take(dt_ignore[a], order, axis=1) for a in range(A)]
     reach = [_first_reaching(gts[:, a], recall_thresholds) for a in range(A)]
     for m, max_det in enumerate(max_dets):
         within = ranks < max_det
         everything = bool(within.all())
-        cls = dt.cls[order[within]]
-        N = len(cls)
-        bounds = np.searchsorted(cls, np.arange(K + 1))
+        cls_sorted = cls[order[within]]
+        N = len(cls_sorted)
+        bounds = np.searchsorted(cls_sorted, np.arange(K + 1))
         nd = np.diff(bounds)
         for a in range(A):
             counted = gts[:, a] > 0

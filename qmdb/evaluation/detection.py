@@ -1,16 +1,21 @@
-"""Detection models: read boxes from the project, match them COCO's way, write `matches` and `eval_ap`."""
+"""Detection models: read boxes from the project a range of images at a time, match them COCO's way, write
+`matches` and `eval_ap`."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from .accumulate import Accumulated, accumulate
+from .accumulate import Accumulated
+from . import chunked
+from .chunked import Kept, accumulate_by_class, image_ranges
 from .columns import column, dictionary
 from .matching import Boxes, Matching, match
 from .order import IMAGE_ORDER
-from .params import IOU_THRESHOLDS, MAX_DETS
+from .params import AREA_RANGES, IOU_THRESHOLDS, MAX_DETS
 
 # `image_order` sorts images as COCOeval does (by the COCO image id for a COCO dataset): its tie rule.
 _LABELS = f"""
@@ -35,20 +40,60 @@ def load(con: duckdb.DuckDBPyConnection, model: str, dataset: str) -> tuple[pa.T
     return labels, preds, classes
 
 
-def load_arrays(con: duckdb.DuckDBPyConnection, model: str, dataset: str) -> tuple[dict, dict, list[str]]:
-    """`load` as numpy columns straight from DuckDB (no Arrow, no pandas), the class as `class_code`,
-    its index in the sorted class names."""
+def class_names(con: duckdb.DuckDBPyConnection, model: str, dataset: str) -> list[str]:
+    """The sorted names of the classes of the dataset's boxed labels and the model's boxed predictions."""
     names = con.execute("SELECT DISTINCT l.class FROM labels l JOIN images i USING (image_id) "
                         "WHERE i.dataset = $dataset AND l.w IS NOT NULL UNION SELECT DISTINCT p.class FROM predictions p "
                         "JOIN images i USING (image_id) WHERE i.dataset = $dataset AND p.model = $model AND p.w IS NOT NULL",
                         {"dataset": dataset, "model": model}).fetchall()
-    classes = sorted(name for (name,) in names)
-    code = "list_position($classes, class)::INTEGER - 1 AS class_code"
-    labels = con.sql(f"SELECT * EXCLUDE (class), {code} FROM ({_LABELS})",
-                     params={"dataset": dataset, "classes": classes}).fetchnumpy()
-    preds = con.sql(f"SELECT * EXCLUDE (class), {code} FROM ({_PREDICTIONS})",
-                    params={"dataset": dataset, "model": model, "classes": classes}).fetchnumpy()
-    return labels, preds, classes
+    return sorted(name for (name,) in names)
+
+
+# Boxes (labels and predictions) per image of the dataset that has any, by image id: the ranges' sizes.
+_BOXES_PER_IMAGE = """
+    SELECT image_id, sum(n)::BIGINT AS boxes FROM (
+        SELECT l.image_id, count(*) AS n FROM labels l JOIN images i USING (image_id)
+        WHERE i.dataset = $dataset AND l.w IS NOT NULL GROUP BY 1
+        UNION ALL
+        SELECT p.image_id, count(*) FROM predictions p JOIN images i USING (image_id)
+        WHERE i.dataset = $dataset AND p.model = $model AND p.w IS NOT NULL GROUP BY 1)
+    GROUP BY 1 ORDER BY 1
+"""
+_CODE = "list_position($classes, class)::INTEGER - 1 AS class_code"
+_RANGE = " AND i.image_id BETWEEN $first AND $last"
+_RANGE_LABELS = f"""
+    SELECT l.label_id, l.image_id, l.x, l.y, l.w, l.h, coalesce(l.area, l.w * l.h) AS area, l.iscrowd, {_CODE}
+    FROM labels l JOIN images i USING (image_id) WHERE i.dataset = $dataset AND l.w IS NOT NULL {_RANGE}
+"""
+_RANGE_PREDICTIONS = f"""
+    SELECT p.prediction_id, p.image_id, p.score, p.x, p.y, p.w, p.h, {_CODE}
+    FROM predictions p JOIN images i USING (image_id)
+    WHERE i.dataset = $dataset AND p.model = $model AND p.w IS NOT NULL {_RANGE}
+"""
+
+
+class Ranges:
+    """A dataset's images in ranges of about `budget` boxes, read one range at a time as numpy columns
+    (the class as `class_code`, its index in `classes`; `image_order` COCO's image order)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, model: str, dataset: str, budget: int | None = None) -> None:
+        self.con, self.params = con, {"dataset": dataset, "model": model}
+        self.classes = class_names(con, model, dataset)
+        order = con.execute(f"SELECT image_id, image_order FROM ({IMAGE_ORDER} WHERE i.dataset = $dataset) ORDER BY 1",
+                            {"dataset": dataset}).fetchnumpy()
+        self.ids, self.order = np.asarray(order["image_id"]), np.asarray(order["image_order"])
+        sizes = con.execute(_BOXES_PER_IMAGE, self.params).fetchnumpy()
+        self.budget = budget or chunked.BUDGET
+        self.ranges = image_ranges(np.asarray(sizes["image_id"]), np.asarray(sizes["boxes"]), self.budget)
+
+    def read(self, first: int, last: int) -> tuple[dict, dict]:
+        """The labels and predictions of the images `first..last` (ids)."""
+        params = {"dataset": self.params["dataset"], "classes": self.classes, "first": first, "last": last}
+        labels = self.con.execute(_RANGE_LABELS, params).fetchnumpy()
+        preds = self.con.execute(_RANGE_PREDICTIONS, params | {"model": self.params["model"]}).fetchnumpy()
+        for table in (labels, preds):
+            table["image_order"] = self.order[np.searchsorted(self.ids, np.asarray(table["image_id"]))]
+        return labels, preds
 
 
 def _np(table: pa.Table | dict, name: str) -> np.ndarray:
@@ -182,12 +227,36 @@ def ap_rows(acc: Accumulated) -> dict[str, np.ndarray]:
 
 
 def evaluate_detection(con: duckdb.DuckDBPyConnection, model: str, dataset: str, *,
-                       progress: bool = True) -> tuple[dict, dict, list[str], Accumulated, dict]:
-    """Match and accumulate; returns the coded rows for `matches` and `eval_ap` (`coded_rows`, `ap_rows`),
-    the class names, the curves and the counts."""
-    labels, preds, classes = load_arrays(con, model, dataset)
-    gt, dt = to_boxes(labels, preds, classes)
-    m = match(gt, dt, progress=progress)
-    acc = accumulate(gt, dt, m, len(classes))
-    counts = {"labels": len(gt), "predictions": len(dt)}
-    return coded_rows(labels, preds, m, classes), ap_rows(acc), classes, acc, counts
+                       insert: Callable[[dict[str, np.ndarray], list[str]], None], progress: bool = True,
+                       budget: int | None = None) -> tuple[dict, list[str], Accumulated, dict]:
+    """Match range of images by range (`Ranges`, about `budget` boxes each, default `chunked.BUDGET`), handing
+    each range's coded `matches` rows to `insert(rows, classes)` (`coded_rows`), then accumulate
+    (`accumulate_by_class`);
+    returns the coded rows for `eval_ap` (`ap_rows`), the class names, the curves and the counts."""
+    ranges = Ranges(con, model, dataset, budget)
+    classes = ranges.classes
+    kept = Kept(len(classes), len(AREA_RANGES), len(IOU_THRESHOLDS))
+    counts = {"labels": 0, "predictions": 0}
+    bar = _bar(len(ranges.ranges)) if progress and len(ranges.ranges) > 1 else None
+    for first, last in ranges.ranges:
+        labels, preds = ranges.read(first, last)
+        gt, dt = to_boxes(labels, preds, classes)
+        m = match(gt, dt, progress=progress and bar is None)
+        kept.add(gt, dt, m)
+        insert(coded_rows(labels, preds, m, classes), classes)
+        counts["labels"] += len(gt)
+        counts["predictions"] += len(dt)
+        del labels, preds, gt, dt, m
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    acc = accumulate_by_class(kept, budget=ranges.budget)
+    return ap_rows(acc), classes, acc, counts
+
+
+def _bar(total: int):
+    """tqdm's bar over the ranges of images, imported only when one is shown."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="matching", unit="range", leave=False)

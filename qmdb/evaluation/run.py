@@ -6,9 +6,11 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 
 from ..errors import QmdbError
-from ..transaction import transaction
+from ..importers.memory import bounded
+from ..transaction import registered, transaction
 from .classification import classification_rows
 from .detection import AP_FROM_CODED, arrow_rows, evaluate_detection
 from .params import AREA_LABELS
@@ -42,6 +44,19 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[tuple]:
     return con.execute(sql, params).fetchall()
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _insert_matches(con: duckdb.DuckDBPyConnection, rows: pa.Table, model: str, iou_type: str) -> None:
+    """Append detection `matches` rows (Arrow, without model and IoU type).
+
+    Through a relation, not `con.register`: a view registered and dropped inside a transaction keeps
+    its Arrow table alive until the transaction ends (every range's rows at once)."""
+    con.from_arrow(rows).query("_qmdb_match_rows", "INSERT INTO matches BY NAME SELECT *, "
+                               f"{_literal(model)} AS model, {_literal(iou_type)} AS iou_type FROM _qmdb_match_rows")
+
+
 def resolve(con: duckdb.DuckDBPyConnection, model: str, dataset: str | None) -> tuple[str, str]:
     """The dataset to evaluate on and the model's task ('detection' or 'classification')."""
     known = _one(con, "SELECT task, dataset FROM models WHERE model = ?", [model])
@@ -66,6 +81,39 @@ def resolve(con: duckdb.DuckDBPyConnection, model: str, dataset: str | None) -> 
     return dataset, task
 
 
+def _write(con: duckdb.DuckDBPyConnection, model: str, dataset: str, task: str, iou_type: str, images: int,
+           start: float, found: tuple | None, progress: bool) -> tuple[dict, dict, float]:
+    """One transaction: the model's rows of `iou_type` out, the new ones in. `found` is (matches rows,
+    eval_ap rows, stats, counts) computed before, or None for boxes, matched here range by range with
+    each range's rows written as it comes. Returns the stats, the counts and the seconds."""
+    with transaction(con):
+        for table in ("matches", "eval_ap", "evaluations", "eval_errors"):
+            con.execute(f"DELETE FROM {table} WHERE model = ? AND iou_type = ?", [model, iou_type])
+        if found is None:
+            insert = lambda coded, classes: _insert_matches(con, arrow_rows(coded, classes), model, iou_type)  # noqa: E731
+            coded_ap, classes, acc, counts = evaluate_detection(con, model, dataset, insert=insert, progress=progress)
+            stats = acc.stats()
+            names = {"model": model, "classes": classes, "iou_type": iou_type, "areas": list(AREA_LABELS)}
+            with registered(con, _qmdb_ap_rows=coded_ap):
+                con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
+                            "iou_type) " + AP_FROM_CODED.format(table="_qmdb_ap_rows"), names)
+        else:
+            rows, ap, stats, counts = found
+            if task == "detection":
+                _insert_matches(con, rows, model, iou_type)
+                with registered(con, _qmdb_ap_rows=ap):
+                    con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, "
+                                "dets, iou_type) SELECT ?, *, ? FROM _qmdb_ap_rows", [model, iou_type])
+            else:
+                with registered(con, _qmdb_match_rows=rows):
+                    con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT * FROM _qmdb_match_rows")
+        seconds = time.perf_counter() - start
+        con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds, iou_type) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [model, dataset, task, images, counts["labels"], counts["predictions"], seconds, iou_type])
+    return stats, counts, seconds
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None = None,
              progress: bool = True, iou_type: str = "bbox") -> EvalReport:
     """Match `model`'s predictions to `dataset`'s labels (COCO's rules for boxes, top-1 for classes).
@@ -82,42 +130,26 @@ def evaluate(con: duckdb.DuckDBPyConnection, model: str, *, dataset: str | None 
     dataset, task = resolve(con, model, dataset)
     start = time.perf_counter()
     images = _one(con, "SELECT count(*) FROM images WHERE dataset = ?", [dataset])[0][0]
-    coded = iou_type == "bbox" and task == "detection"   # eval_ap as coded numpy columns decoded in SQL
+    found = None   # boxes: matched inside the transaction, a range of images at a time
     if iou_type != "bbox":
         from .segm import evaluate_segm
 
         report = evaluate_segm(con, model, dataset=dataset, iou_type=iou_type)
-        rows, ap, stats, task = report.matches.drop_columns(["iou_type"]), report.ap.drop_columns(["iou_type"]), report.stats, "detection"
-        counts = {"labels": report.labels, "predictions": report.predictions}
-    elif task == "detection":
-        coded_rows, ap, classes, acc, counts = evaluate_detection(con, model, dataset, progress=progress)
-        rows, stats = arrow_rows(coded_rows, classes), acc.stats()
-    else:
+        found = (report.matches.drop_columns(["iou_type"]), report.ap.drop_columns(["iou_type"]), report.stats,
+                 {"labels": report.labels, "predictions": report.predictions})
+        task = "detection"
+    elif task == "classification":
         import pyarrow.compute as pc
 
-        rows, ap, stats = classification_rows(con, model, dataset).to_arrow_table(), None, {}
-        counts = {kind: pc.sum(pc.equal(rows["item_type"], kind[:-1])).as_py() or 0
-                  for kind in ("labels", "predictions")}
-    seconds = time.perf_counter() - start
-    tables = {"_qmdb_match_rows": rows} | ({"_qmdb_ap_rows": ap} if task == "detection" else {})
-    with transaction(con, **tables):
-        for table in ("matches", "eval_ap", "evaluations", "eval_errors"):
-            con.execute(f"DELETE FROM {table} WHERE model = ? AND iou_type = ?", [model, iou_type])
-        if task == "detection":
-            con.execute("INSERT INTO matches BY NAME SELECT *, $model AS model, $iou_type AS iou_type "
-                        "FROM _qmdb_match_rows", {"model": model, "iou_type": iou_type})
-        if coded:
-            names = {"model": model, "classes": classes, "iou_type": iou_type, "areas": list(AREA_LABELS)}
-            con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
-                        "iou_type) " + AP_FROM_CODED.format(table="_qmdb_ap_rows"), names)
-        elif task == "detection":
-            con.execute("INSERT INTO eval_ap (model, class, threshold, area_range, max_dets, ap, recall, gts, dets, "
-                        "iou_type) SELECT ?, *, ? FROM _qmdb_ap_rows", [model, iou_type])
-        else:
-            con.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT * FROM _qmdb_match_rows")
-        con.execute("INSERT INTO evaluations (model, dataset, task, images, labels, predictions, seconds, iou_type) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [model, dataset, task, images, counts["labels"], counts["predictions"], seconds, iou_type])
+        rows = classification_rows(con, model, dataset).to_arrow_table()
+        found = (rows, None, {}, {kind: pc.sum(pc.equal(rows["item_type"], kind[:-1])).as_py() or 0
+                                  for kind in ("labels", "predictions")})
+    write = lambda: _write(con, model, dataset, task, iou_type, images, start, found, progress)  # noqa: E731
+    try:
+        with bounded(con):   # DuckDB writes what the new rows overflow to disk
+            stats, counts, seconds = write()
+    except duckdb.OutOfMemoryException:   # rolled back: the bound is too small (a project in memory)
+        stats, counts, seconds = write()
     if task == "classification":
         stats = dict(con.execute("SELECT 'accuracy', avg((outcome = 'TP')::DOUBLE) FROM matches "
                                  "WHERE model = ? AND item_type = 'label'", [model]).fetchall())

@@ -61,10 +61,12 @@ def test_interrupted_write_keeps_the_previous_result(detection_project, monkeypa
     before = con.sql("SELECT count(*), sum(iou) FROM matches").fetchall()
     from qmdb.evaluation import run
 
-    def broken(*args, **kwargs):
-        rows, ap, classes, acc, counts = original(*args, **kwargs)
-        # matches written, then the eval_ap insert fails mid-transaction (a column missing)
-        return {k: v[:10] for k, v in rows.items()}, {k: v for k, v in ap.items() if k != "ap"}, classes, acc, counts
+    def broken(*args, insert, **kwargs):
+        def insert_then_fail(rows, classes):
+            insert(rows, classes)          # a range's matches written, then the run fails mid-transaction
+            raise RuntimeError("interrupted")
+
+        return original(*args, insert=insert_then_fail, **kwargs)
 
     original = run.evaluate_detection
     monkeypatch.setattr(run, "evaluate_detection", broken)
