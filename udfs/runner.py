@@ -33,7 +33,7 @@ from loky import ProcessPoolExecutor
 from tqdm.auto import tqdm
 
 from ..transaction import transaction
-from . import registry, tables, worker
+from . import arrow, registry, tables, worker
 from .registry import Metric
 
 STAGE = "metrics"
@@ -135,10 +135,11 @@ def _tasks(con: duckdb.DuckDBPyConnection, total: int, chunk_size: int, workers:
         labels = con.sql(
             "SELECT label_id, image_id, class, x, y, w, h, share, need, fresh FROM qmdb_todo_labels "
             "WHERE image_id BETWEEN $1 AND $2 ORDER BY image_id, label_id", params=[first, last]).to_arrow_table()
-        ids = images["image_id"].to_numpy()
-        label_image = labels["image_id"].to_numpy()
-        xywh = np.stack([labels[c].to_numpy(zero_copy_only=False).astype(np.float64) for c in "xywh"], axis=1) \
+        ids = arrow.to_numpy(images["image_id"])  # arrow.to_numpy: pyarrow's own imports pandas
+        label_image = arrow.to_numpy(labels["image_id"])
+        xywh = np.stack([arrow.to_numpy(labels[c]).astype(np.float64) for c in "xywh"], axis=1) \
             if labels.num_rows else np.zeros((0, 4))
+        label_ids, shares = arrow.to_numpy(labels["label_id"]), arrow.to_numpy(labels["share"])
         start = 0
         while start < len(ids):
             stop = min(start + next_chunk(total, chunk_size, workers), len(ids))
@@ -147,21 +148,21 @@ def _tasks(con: duckdb.DuckDBPyConnection, total: int, chunk_size: int, workers:
             lo = int(np.searchsorted(label_image, ids[start], side="left"))
             hi = int(np.searchsorted(label_image, ids[stop - 1], side="right"))
             yield {
-                "image_id": part["image_id"].to_numpy(),
+                "image_id": ids[start:stop],
                 "dataset": part["dataset"].to_pylist(),
                 "file": part["file"].to_pylist(),
                 "need": [tuple(n) for n in part["need"].to_pylist()],
-                "fresh": part["fresh"].to_numpy(zero_copy_only=False),
+                "fresh": arrow.to_numpy(part["fresh"]),
                 "image_metrics": sorted({n for need in part["need"].to_pylist() for n in need}),
                 "label_metrics": [m.name for m in label_metrics],
                 "labels": {
                     "image_id": label_image[lo:hi],
-                    "label_id": labels["label_id"].to_numpy()[lo:hi],
+                    "label_id": label_ids[lo:hi],
                     "xywh": xywh[lo:hi],
                     "class": np.asarray(labels["class"].slice(lo, hi - lo).to_pylist(), dtype=object),
-                    "share": labels["share"].to_numpy()[lo:hi],
+                    "share": shares[lo:hi],
                     "need": [tuple(n) for n in labels["need"].slice(lo, hi - lo).to_pylist()],
-                    "fresh": labels["fresh"].slice(lo, hi - lo).to_numpy(zero_copy_only=False),
+                    "fresh": arrow.to_numpy(labels["fresh"].slice(lo, hi - lo)),
                 },
             }
             start = stop
@@ -172,8 +173,9 @@ def versions_column(needs: list[tuple[str, ...]], metrics: dict[str, Metric]) ->
     metrics computed on it (`needs`, one tuple of names per row; `metrics` by name)."""
     offsets = np.cumsum([0] + [len(n) for n in needs], dtype=np.int32)
     keys = [name for need in needs for name in need]
-    return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(keys, pa.string()),
-                                   pa.array([metrics[k].version for k in keys], pa.int32()))
+    versions = np.fromiter((metrics[k].version for k in keys), np.int32, len(keys))
+    return pa.MapArray.from_arrays(arrow.numbers(offsets, pa.int32()), arrow.strings(keys),
+                                   arrow.numbers(versions, pa.int32()))
 
 
 def metric_column(values, sql_type: str) -> pa.Array:
@@ -183,14 +185,7 @@ def metric_column(values, sql_type: str) -> pa.Array:
     >>> metric_column(np.ma.masked_array([1.5, 0.0], mask=[False, True]), "DOUBLE").to_pylist()
     [1.5, None]
     """
-    arrow_type = tables.ARROW_TYPES[sql_type]
-    if isinstance(values, np.ma.MaskedArray):
-        mask = np.ma.getmaskarray(values)
-        data = np.ma.getdata(values)
-        if sql_type == "VARCHAR":
-            return pa.array([None if m else str(v) for v, m in zip(data, mask)], arrow_type)
-        return pa.array(np.where(mask, 0, data), mask=mask).cast(arrow_type)
-    return pa.array(values, arrow_type, from_pandas=True)
+    return arrow.column(values, sql_type)
 
 
 def image_rows(result: dict, metrics: list[Metric], *, every: bool = False) -> pa.Table:
@@ -202,7 +197,7 @@ def image_rows(result: dict, metrics: list[Metric], *, every: bool = False) -> p
     n = len(result["image_id"])
     names = list(by_name) if every else list(values)
     return pa.table({
-        "image_id": pa.array(result["image_id"], pa.int64()),
+        "image_id": arrow.numbers(np.asarray(result["image_id"], np.int64), pa.int64()),
         **{name: metric_column(values.get(name, [None] * n), by_name[name].type) for name in names},
         "versions": versions_column(result["need"], by_name),
     })
@@ -213,7 +208,7 @@ def label_rows(result: dict, metrics: list[Metric]) -> pa.Table:
     label metric of the chunk and `versions`."""
     by_name = {m.name: m for m in metrics if m.kind == "label"}
     return pa.table({
-        "label_id": pa.array(result["label_id"], pa.int64()),
+        "label_id": arrow.numbers(np.asarray(result["label_id"], np.int64), pa.int64()),
         **{name: metric_column(v, by_name[name].type) for name, v in result["label_values"].items()},
         "versions": versions_column(result["label_need"], by_name),
     })
@@ -251,10 +246,10 @@ def _error_rows(result: dict, task: dict) -> pa.Table:
     dataset = dict(zip(task["image_id"].tolist(), task["dataset"]))
     found = result["errors"]
     return pa.table({
-        "dataset": pa.array([dataset[e[0]] for e in found], pa.string()),
-        "image_id": pa.array([e[0] for e in found], pa.int64()),
-        "file": pa.array([e[1] for e in found], pa.string()),
-        "message": pa.array([e[2] for e in found], pa.string()),
+        "dataset": arrow.strings([dataset[e[0]] for e in found]),
+        "image_id": arrow.numbers(np.array([e[0] for e in found], np.int64), pa.int64()),
+        "file": arrow.strings([e[1] for e in found]),
+        "message": arrow.strings([e[2] for e in found]),
     })
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..schema import add_columns, migrations
+from . import arrow
 from .registry import Metric
 
 TABLES = {"image": ("image_metrics", "image_id"), "label": ("label_metrics", "label_id")}
@@ -93,11 +94,11 @@ def sync(con: duckdb.DuckDBPyConnection, metrics: list[Metric]) -> None:
     """Give every metric its column and its row in `metric_versions` (updated_at moves on a new version)."""
     for kind, (table, _) in TABLES.items():
         add_columns(con, table, {m.name: m.type for m in metrics if m.kind == kind})
-    catalogue = pa.table({
-        "item_type": [m.kind for m in metrics], "metric": [m.name for m in metrics],
-        "version": pa.array([m.version for m in metrics], pa.int32()), "sql_type": [m.type for m in metrics],
-        "sql_function": pa.array([m.sql_name for m in metrics], pa.string()),
-        "description": [m.description for m in metrics], "unit": [m.unit for m in metrics],
+    catalogue = pa.table({  # built from buffers: pa.array would import pandas (see `arrow`)
+        "item_type": arrow.strings([m.kind for m in metrics]), "metric": arrow.strings([m.name for m in metrics]),
+        "version": arrow.numbers(np.array([m.version for m in metrics], np.int32), pa.int32()),
+        "sql_type": arrow.strings([m.type for m in metrics]), "sql_function": arrow.strings([m.sql_name for m in metrics]),
+        "description": arrow.strings([m.description for m in metrics]), "unit": arrow.strings([m.unit for m in metrics]),
     })
     con.register("qmdb_metric_catalogue", catalogue)
     try:
@@ -132,14 +133,14 @@ def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pa.Table, fresh: np.
     quoted = ", ".join([key, *(f'"{c}"' for c in columns), "versions"])
     name = f"qmdb_chunk_{kind}"
     if fresh is not None and fresh.any():
-        con.register(name, rows if fresh.all() else rows.filter(pa.array(fresh)))
+        con.register(name, rows if fresh.all() else rows.filter(arrow.booleans(fresh)))
         try:
             con.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {name}")
         finally:
             con.unregister(name)
-        rows = rows.filter(pa.array(~fresh))
-        if rows.num_rows == 0:
+        if fresh.all():
             return
+        rows = rows.filter(arrow.booleans(~fresh))
     con.register(name, rows)
     try:
         updates = [

@@ -25,6 +25,8 @@ close unless they look alike; use an open_clip model for meaning and text search
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -45,29 +47,38 @@ def _block_mean(a: np.ndarray, f: int) -> np.ndarray:
 
 
 _CELL = np.arange(SIZE) // 8
-_CELL_BINS = ((_CELL[:, None] * (SIZE // 8) + _CELL[None, :]) * BINS).astype(np.int64)  # first bin of each pixel's cell
+_CELL_BINS = ((_CELL[:, None] * (SIZE // 8) + _CELL[None, :]) * BINS).astype(np.intp)  # first bin of each pixel's cell
+# ⌊a⌋ (0 .. 2·BINS) → its bin and the bin above, circular and unsigned: θ and θ + 180° are one orientation
+_LOW = np.arange(2 * BINS + 1, dtype=np.intp) % BINS
+_HIGH = (_LOW + 1) % BINS
+
+
+@lru_cache(maxsize=8)
+def _first_bins(n: int) -> np.ndarray:
+    """The first bin of each pixel's cell in n images' concatenated histograms: (n, SIZE, SIZE)."""
+    bins = np.arange(n, dtype=np.intp)[:, None, None] * (SIZE * SIZE // 64 * BINS) + _CELL_BINS
+    bins.flags.writeable = False
+    return bins
 
 
 def _orientation_histograms(grey: np.ndarray) -> np.ndarray:
     """Per-pixel magnitude split over 9 orientation bins, averaged over 8×8 cells: (n, 8, 8, 9).
 
     Linear interpolation puts a pixel's magnitude on its two nearest bins (bin b at orientation
-    b·20°, circular), (1 − f) on ⌊a⌋ and f on ⌊a⌋ + 1, so the cells are two weighted bin counts."""
+    b·20°, circular), (1 − f) on ⌊a⌋ and f on ⌊a⌋ + 1, so the cells are two weighted bin counts.
+    Magnitude and orientation come from `cv2.cartToPolar` (orientation to about 0.3°, at a thirtieth
+    of `np.arctan2`'s time)."""
     n = grey.shape[0]
     gy, gx = np.gradient(grey, axis=(1, 2))
-    magnitude = np.sqrt(gx * gx + gy * gy)
-    angle = np.arctan2(gy, gx)
-    angle += np.float32(np.pi) * (angle < 0)  # unsigned orientation, 0..π
-    angle *= np.float32(BINS / np.pi)
+    magnitude, angle = cv2.cartToPolar(gx.reshape(-1, SIZE), gy.reshape(-1, SIZE), angleInDegrees=True)
+    angle *= np.float32(BINS / 180.0)  # signed orientation in bins, 0 ≤ a < 2·BINS (2·BINS where θ rounds to 360°)
     low = np.floor(angle)
-    upper = magnitude * (angle - low)
-    low = low.astype(np.int64)
-    low[low >= BINS] -= BINS  # orientation π is orientation 0
-    first = np.arange(n, dtype=np.int64)[:, None, None] * (SIZE * SIZE // 64 * BINS) + _CELL_BINS
-    high = np.where(low == BINS - 1, first, first + low + 1)
+    upper = magnitude * (angle - low)  # float32 throughout
+    low = low.astype(np.intp).reshape(n, SIZE, SIZE)
+    first = _first_bins(n)
     total = n * (SIZE // 8) ** 2 * BINS
-    cells = np.bincount((first + low).ravel(), (magnitude - upper).ravel(), total)
-    cells += np.bincount(high.ravel(), upper.ravel(), total)
+    cells = np.bincount((first + _LOW[low]).ravel(), (magnitude - upper).ravel(), total)
+    cells += np.bincount((first + _HIGH[low]).ravel(), upper.ravel(), total)
     return (cells / 64).astype(np.float32).reshape(n, SIZE // 8, SIZE // 8, BINS)
 
 
@@ -89,7 +100,7 @@ def describe(images: list[np.ndarray]) -> np.ndarray:
         return np.zeros((0, BuiltinEmbedder.dim), np.float32)
     rgb = np.stack([_thumbnail(i) for i in images])
     x = rgb.astype(np.float32) / 255.0
-    grey = x @ _GREY
+    grey = cv2.cvtColor(x.reshape(-1, SIZE, 3), cv2.COLOR_RGB2GRAY).reshape(x.shape[:3])  # BT.601, as _GREY
     thumb = _block_mean(grey, 4).reshape(len(x), -1)
     thumb = normalize(thumb - thumb.mean(axis=1, keepdims=True))
     fine = _orientation_histograms(grey)

@@ -227,13 +227,17 @@ def _select(con, model: str, item_type: str, skip: np.ndarray | None):
 
 
 def _arrays(batch) -> tuple[np.ndarray, np.ndarray]:
-    ids = batch.column(0).to_numpy()
-    lists = batch.column(1)
-    lists = lists.combine_chunks() if hasattr(lists, "combine_chunks") else lists
+    """(ids, vectors) read from the Arrow buffers: pyarrow's to_numpy imports pandas (0.4 s of CPU)."""
+    ids, lists = batch.column(0), batch.column(1)
     if len(ids) == 0:
-        return ids, np.zeros((0, 0), np.float32)
-    flat = lists.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    return ids, flat.reshape(len(ids), -1)
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    ids, lists = (c.combine_chunks() if hasattr(c, "combine_chunks") else c for c in (ids, lists))
+    ids = ids if ids.type == pa.int64() else ids.cast(pa.int64())
+    ids = np.frombuffer(ids.buffers()[1], np.int64, len(ids), ids.offset * 8)
+    flat = lists.flatten()
+    if flat.type != pa.float32():
+        flat = flat.cast(pa.float32())
+    return ids, np.frombuffer(flat.buffers()[1], np.float32, len(flat), flat.offset * 4).reshape(len(ids), -1)
 
 
 def load_vectors(con: duckdb.DuckDBPyConnection, model: str, item_type: str,
