@@ -144,7 +144,24 @@ def _edges(image: Image) -> Edges:
         response = cv2.sepFilter2D(gray, cv2.CV_16S, _IMMERKAER, _IMMERKAER)[1:-1, 1:-1]
         noise = cv2.norm(response, cv2.NORM_L1)
     blur = (_blur_sums(gray, True), _blur_sums(gray, False)) if w >= 2 and h >= 2 else None
-    return Edges(mean_var(image.laplacian)[1], noise, blur)
+    return Edges(_laplacian_var(gray, image.laplacian), noise, blur)
+
+
+def _laplacian_var(gray: np.ndarray, laplacian: np.ndarray) -> float:
+    """Population variance of the Laplacian, its sum taken from the border alone (exact, integers).
+
+    With the border reflected (BORDER_REFLECT_101) the second differences along a column telescope:
+    Σᵢ (F(i+1) − 2F(i) + F(i−1)) = (F(n−2) − F(n−1)) − (F(0) − F(1)), and likewise along a row,
+    so only the squares need a pass over the Laplacian."""
+    n, m = gray.shape[:2]
+    if n < 2 or m < 2:
+        return mean_var(laplacian)[1]
+    rows = [cv2.sumElems(gray[k:k + 1])[0] for k in (n - 2, n - 1, 0, 1)]
+    cols = [cv2.sumElems(gray[:, k:k + 1])[0] for k in (m - 2, m - 1, 0, 1)]
+    total = (rows[0] - rows[1]) - (rows[2] - rows[3]) + (cols[0] - cols[1]) - (cols[2] - cols[3])
+    count = laplacian.size
+    mean = total / count
+    return max(cv2.norm(laplacian, cv2.NORM_L2SQR) / count - mean * mean, 0.0)
 
 
 def _blur_sums(gray: np.ndarray, vertical: bool) -> tuple[float, float]:
