@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from .. import images
 from ..transaction import transaction
+from ..udfs.arrow import numbers, strings
 from . import index as vector_index
 from .base import Embedder
 from .decode import crop
@@ -153,10 +154,10 @@ def _write(con: duckdb.DuckDBPyConnection, embedder: Embedder, items: list, vect
         raise RuntimeError(f"{embedder.name} returned vectors of shape {vectors.shape}, "
                            f"expected ({len(items)}, {embedder.dim})")
     batch = pa.Table.from_arrays([
-        _strings([t for t, _ in items]),
-        _numbers(np.array([i for _, i in items], np.int64), pa.int64()),
-        pa.ListArray.from_arrays(_numbers(np.arange(len(items) + 1, dtype=np.int32) * embedder.dim, pa.int32()),
-                                 _numbers(np.ascontiguousarray(vectors, np.float32).reshape(-1), pa.float32())),
+        strings([t for t, _ in items]),
+        numbers(np.array([i for _, i in items], np.int64), pa.int64()),
+        pa.ListArray.from_arrays(numbers(np.arange(len(items) + 1, dtype=np.int32) * embedder.dim, pa.int32()),
+                                 numbers(np.ascontiguousarray(vectors, np.float32).reshape(-1), pa.float32())),
     ], names=["item_type", "item_id", "vector"])
     tables = {"qmdb_embed_batch": batch}
     if errors:
@@ -168,22 +169,6 @@ def _write(con: duckdb.DuckDBPyConnection, embedder: Embedder, items: list, vect
         if errors:
             con.execute("INSERT INTO errors (dataset, image_id, file, stage, message) "
                         "SELECT dataset, image_id, file, 'embed', message FROM qmdb_embed_errors")
-
-
-# pyarrow's pa.array imports pandas on its first call (about 0.5 s of CPU, a fifth of a 600-image run in a
-# fresh process); arrays made from their buffers do not.
-def _numbers(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
-    """A contiguous numpy array as an Arrow array of the same fixed-width type, without a copy."""
-    values = np.ascontiguousarray(values)
-    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
-
-
-def _strings(values: list[str]) -> pa.Array:
-    """Python strings as an Arrow string array, from its offsets and UTF-8 data."""
-    data = [v.encode() for v in values]
-    offsets = np.zeros(len(data) + 1, np.int32)
-    np.cumsum([len(d) for d in data], out=offsets[1:])
-    return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
 
 
 def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, weights: str | None = None,
