@@ -145,10 +145,22 @@ def _unvalue(v: Any) -> Any:
     return v
 
 
+def _pack(body: Any) -> str:
+    text = json.dumps(body, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unpack(token: str) -> Any:
+    """The JSON a cursor holds, or None where it holds none."""
+    try:
+        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError):
+        return None
+
+
 def encode_cursor(row: Sequence[Any], indices: Sequence[int]) -> str:
     """The opaque cursor after `row`: its values at `indices` (the sort keys' columns, then the ids)."""
-    text = json.dumps([_value(row[i]) for i in indices], separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return _pack([_value(row[i]) for i in indices])
 
 
 def encode_position(query: str, start: int, values: Sequence[Any] | None, ties: int = 0) -> str:
@@ -157,16 +169,12 @@ def encode_position(query: str, start: int, values: Sequence[Any] | None, ties: 
     body = {"q": query, "n": int(start)}
     if values is not None:
         body |= {"k": [_value(v) for v in values], "t": int(ties)}
-    text = json.dumps(body, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return _pack(body)
 
 
 def decode_position(token: str, query: str) -> tuple[int, list | None, int]:
     """(rows before the page, key values or None, ties) of a cursor of `query`; an `InputError` for any other."""
-    try:
-        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, TypeError):
-        body = None
+    body = _unpack(token)
     if not isinstance(body, dict) or not isinstance(body.get("n"), int) or body["n"] < 0 \
             or not isinstance(body.get("k", []), list) or not isinstance(body.get("t", 0), int) or body.get("t", 0) < 0:
         raise InputError("cursor", None, "not a cursor of this gallery")
@@ -178,10 +186,7 @@ def decode_position(token: str, query: str) -> tuple[int, list | None, int]:
 
 def decode_cursor(token: str) -> list:
     """The key values a cursor holds; an `InputError` naming the cursor for anything else."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, TypeError):
-        raise InputError("cursor", None, "not a cursor of this gallery") from None
+    values = _unpack(token)
     if not isinstance(values, list):
         raise InputError("cursor", None, "not a cursor of this gallery")
     return [_unvalue(v) for v in values]
