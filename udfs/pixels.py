@@ -21,11 +21,6 @@ flag) and the perceptual hash read `Image.half`, the analysed pixels averaged
 over 2×2 blocks: the resolution at which a JPEG stores its colour (4:2:0
 chroma), a quarter of the pixels to visit.
 
-A JPEG is decoded as planes (see `decode`): its luminance plane at the analysis
-scale is `Image.gray`, and its colour decoded at half that scale is `Image.half`,
-two decodes that cost less than one full colour decode and leave no grey
-conversion nor 2×2 average to compute; `Image.bgr` is then decoded on first use.
-
 >>> import numpy as np
 >>> image = Image(np.full((4, 6, 3), 255, np.uint8))
 >>> image.width, image.height, round(image.gray_mean, 1)
@@ -56,33 +51,11 @@ class Image:
     file's size (``size``, when the pixels were decoded at a reduced scale); the properties below are
     computed once."""
 
-    def __init__(self, bgr: np.ndarray | None, size: tuple[int, int] | None = None, data: np.ndarray | None = None,
-                 gray: np.ndarray | None = None, half: Image | None = None, reduction: int = 1):
-        if bgr is None and (gray is None or data is None):
-            raise ValueError("an Image needs its BGR pixels, or its grey plane and the file to decode them from")
-        self._bgr = bgr
-        self.pixel_height, self.pixel_width = (bgr if bgr is not None else gray).shape[:2]
+    def __init__(self, bgr: np.ndarray, size: tuple[int, int] | None = None, data: np.ndarray | None = None):
+        self.bgr = bgr
+        self.pixel_height, self.pixel_width = bgr.shape[:2]
         self.width, self.height = size if size is not None else (self.pixel_width, self.pixel_height)
         self._data = data
-        self._reduction = reduction
-        self._planes = bgr is None
-        if gray is not None:  # a JPEG's own luminance plane (see `decode`)
-            self.__dict__["gray"] = gray
-        if half is not None:  # its colour decoded at half the analysis scale
-            self.__dict__["half"] = half
-
-    @property
-    def bgr(self) -> np.ndarray:
-        """The analysed pixels, H×W×3 uint8 BGR. A JPEG decoded as planes (see `decode`) decodes them on
-        first use: a second decode, paid only by a metric that reads colour at analysis resolution."""
-        if self._bgr is None:
-            self._bgr = decode_pixels(self._data, self._reduction)
-        return self._bgr
-
-    @property
-    def planes(self) -> bool:
-        """Whether grey is the JPEG's luminance plane and colour its half-scale decode (see `decode`)."""
-        return self._planes
 
     def memo(self, key: str, compute):
         """`compute()` once per image under `key`: for a metric that another one reads (is_blurry reads
@@ -144,8 +117,6 @@ class Image:
     @cached_property
     def channel_means(self) -> tuple[float, float, float]:
         """Mean of R, G, B (0..255)."""
-        if self._planes:  # the colour decoded at half scale: its means (full colour is not decoded)
-            return self.half.channel_means
         n = self.pixel_width * self.pixel_height  # sums, then one division: a third of cv2.mean's time
         b, g, r, _ = cv2.sumElems(self.bgr)
         return r / n, g / n, b / n
@@ -244,52 +215,18 @@ def reduction(width: int, height: int, side: int | None = None) -> int:
     return max([1] + [s for s in REDUCED if side and longest // s >= side])
 
 
-_GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
-         8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
-PLANES_FROM = 64  # shortest side (px at analysis scale) from which a JPEG is decoded as planes
-
-
-def _decode_gray(buffer: np.ndarray, scale: int) -> np.ndarray:
-    """A JPEG's luminance plane at 1/`scale` (libjpeg skips the colour planes and their conversion)."""
-    try:
-        gray = cv2.imdecode(buffer, _GRAY[scale] | cv2.IMREAD_IGNORE_ORIENTATION)
-    except cv2.error as error:
-        raise DecodeError(f"cannot decode: {str(error).strip().splitlines()[-1]}") from None
-    if gray is None:
-        raise DecodeError("cannot decode: not an image, or a corrupt or unsupported one")
-    return gray
-
-
-def _fits(pixels: np.ndarray, size: tuple[int, int], scale: int) -> bool:
-    """Whether pixels decoded at 1/`scale` have the header's size (libjpeg rounds a scaled side up)."""
-    return abs(pixels.shape[1] * scale - size[0]) < scale and abs(pixels.shape[0] * scale - size[1]) < scale
-
-
 def decode(data: bytes | np.ndarray, side: int | None = None) -> Image:
     """Decode file bytes into an `Image` at analysis resolution (``side``: the longest side to keep,
-    default `ANALYSIS_SIDE`; 0 for full resolution), or raise `DecodeError` saying why not.
-
-    A JPEG (at 1/1, 1/2 or 1/4 of its size, its shortest side at least `PLANES_FROM` there) is decoded
-    as planes: its luminance plane at the analysis scale (the grey levels every grey metric reads) and
-    its colour at half that scale (libjpeg's DCT scaling; the colour resolution, `Image.half`). The two
-    cost about two thirds of one full colour decode, and neither a grey conversion nor a 2×2 average is
-    left to compute. `Image.bgr` then decodes the colour at analysis scale on first use."""
+    default `ANALYSIS_SIDE`; 0 for full resolution), or raise `DecodeError` saying why not."""
     check_bytes(data)
     buffer = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
     size = file_size(buffer)
     scale = reduction(*size, side) if size else 1
-    jpeg = bytes(buffer[:3]) == b"\xff\xd8\xff"
-    if size and jpeg and scale <= 4 and min(size) // scale >= PLANES_FROM:
-        gray = _decode_gray(buffer, scale)
-        if _fits(gray, size, scale):
-            colour = decode_pixels(buffer, 2 * scale)
-            if _fits(colour, size, 2 * scale):
-                return Image(None, size, buffer, gray=gray, half=Image(colour), reduction=scale)
-        # else the header's size disagrees with the pixels: trust the pixels, decoded at full size
-    elif scale > 1:
+    if scale > 1:
         bgr = decode_pixels(buffer, scale)
-        if _fits(bgr, size, scale):
+        if abs(bgr.shape[1] * scale - size[0]) < scale and abs(bgr.shape[0] * scale - size[1]) < scale:
             return Image(bgr, size, buffer)
+        # else the header's size disagrees with the pixels: trust the pixels, decoded at full size
     return Image(decode_pixels(buffer))
 
 

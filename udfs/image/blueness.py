@@ -3,7 +3,7 @@
 from ..registry import image_metric
 
 
-@image_metric(version=3, unit="0..1, 1/3 = balanced")  # 3: JPEG colour at half scale
+@image_metric(version=2, unit="0..1, 1/3 = balanced")
 def blueness(image):
     """Share of the blue channel in the total intensity: mean(B) / (mean(R) + mean(G) + mean(B))."""
     means = image.channel_means

@@ -4,7 +4,7 @@ from ..registry import image_metric
 from ..stats import edges
 
 
-@image_metric(version=3, unit="0..1; higher = blurrier")  # 3: JPEG luminance plane
+@image_metric(version=2, unit="0..1; higher = blurrier")
 def blurriness(image):
     """Blur effect: the share of neighbour differences that survive re-blurring with a 9-pixel box, worse axis."""
     sums = edges(image).blur_sums  # (Σ 9·|ΔF|, Σ min(9·|ΔF|, |ΔS|)) per axis, S the 9-pixel box sums

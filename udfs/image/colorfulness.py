@@ -6,7 +6,7 @@ from ..registry import image_metric
 from ..stats import colour
 
 
-@image_metric(version=4, unit="≥ 0; ~15 slightly, ~60 quite, > 100 extremely colourful")  # 4: JPEG colour at half scale
+@image_metric(version=3, unit="≥ 0; ~15 slightly, ~60 quite, > 100 extremely colourful")
 def colorfulness(image):
     """Hasler–Süsstrunk colourfulness: σ_rgyb + 0.3·μ_rgyb of rg = R − G and yb = (R + G)/2 − B, at colour resolution (2×2 averages)."""
     c = colour(image)

@@ -4,7 +4,7 @@ from ..registry import image_metric
 from ..stats import levels
 
 
-@image_metric(version=4, unit="bits, 0..8", sql_name="image_entropy")  # 4: JPEG luminance plane
+@image_metric(version=3, unit="bits, 0..8", sql_name="image_entropy")
 def entropy(image):
     """Shannon entropy of the grey-level histogram of every other pixel of every other row, in bits (SQL function `image_entropy`)."""
     return levels(image).entropy

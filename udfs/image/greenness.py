@@ -3,7 +3,7 @@
 from ..registry import image_metric
 
 
-@image_metric(version=3, unit="0..1, 1/3 = balanced")  # 3: JPEG colour at half scale
+@image_metric(version=2, unit="0..1, 1/3 = balanced")
 def greenness(image):
     """Share of the green channel in the total intensity: mean(G) / (mean(R) + mean(G) + mean(B))."""
     means = image.channel_means

@@ -6,7 +6,7 @@ from .entropy import entropy
 THRESHOLD = 2.0  # bits
 
 
-@image_metric(version=4, type="BOOLEAN")  # 4: JPEG luminance plane
+@image_metric(version=3, type="BOOLEAN")
 def is_low_information(image):
     """True when the grey-level entropy is below 2 bits (a blank, flat or nearly binary image)."""
     return entropy(image) < THRESHOLD

@@ -7,7 +7,7 @@ THRESHOLD = 243  # grey level: above CleanVision's 0.95 of full scale (242.25), 
 SHARE = 0.05
 
 
-@image_metric(version=5, type="BOOLEAN")  # 5: JPEG luminance plane
+@image_metric(version=4, type="BOOLEAN")
 def is_overexposed(image):
     """True when 95 % of the pixels (every other pixel of every other row) have luminance above 0.95 of full scale (grey ≥ 243): washed out to nearly white."""
     return levels(image).percentile(SHARE) >= THRESHOLD

@@ -6,7 +6,7 @@ from ..registry import image_metric
 from ..stats import edges
 
 
-@image_metric(version=3, unit="grey levels (σ)")  # 3: JPEG luminance plane
+@image_metric(version=2, unit="grey levels (σ)")
 def noise(image):
     """Estimated standard deviation of the luminance noise (Immerkær 1996), interior pixels."""
     total = edges(image).noise_sum
