@@ -182,7 +182,7 @@ def _blur_sums(gray: np.ndarray, vertical: bool) -> tuple[float, float]:
         return np.ascontiguousarray(array[index] if vertical else array[:, index])
 
     d = cv2.absdiff(cut(gray, 1, n), cut(gray, 0, n - 1))  # |ΔF(i)| = |F(i + 1) − F(i)|, i = 0 .. n − 2
-    nine = cv2.convertScaleAbs(d, alpha=SPAN)  # 9·|ΔF| saturated to 255 (exact: integers in float)
+    nine = _times_nine(d)
     lo, hi = _HALF, n - SPAN + _HALF  # i with both F(i + 5) and F(i − 4) inside the image
     kept = 0.0
     if hi > lo:
@@ -192,6 +192,15 @@ def _blur_sums(gray: np.ndarray, vertical: bool) -> tuple[float, float]:
         ds = cv2.absdiff(gather(gray, ahead), gather(gray, behind))
         kept += cv2.sumElems(cv2.min(gather(nine, border), ds))[0]
     return SPAN * cv2.sumElems(d)[0], kept
+
+
+def _times_nine(d: np.ndarray) -> np.ndarray:
+    """9·d saturated to 255, as 8·d + d in saturating 8-bit additions (exact: saturation is monotone),
+    a third of the time of a scaled conversion."""
+    eight = cv2.add(d, d)
+    eight = cv2.add(eight, eight, dst=eight)
+    eight = cv2.add(eight, eight, dst=eight)
+    return cv2.add(eight, d, dst=eight)
 
 
 @lru_cache(maxsize=256)
