@@ -6,25 +6,22 @@
 -- param: other_label_iou DOUBLE = 0.5 -- a prediction overlapping another label this much is that label's detection, not this one's fix
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
-WITH pairs AS (
-    SELECT p.model, l.label_id, l.image_id, p.prediction_id, p.score, p.x, p.y, p.w, p.h,
-           (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
-           * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
-           p.w * p.h + l.w * l.h AS area_sum
-    FROM labels l
-    JOIN predictions p ON p.image_id = l.image_id AND p.class = l.class    -- the boxes overlap
-    WHERE p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h
-      AND p.score >= min_score AND (model_name IS NULL OR p.model = model_name)
+WITH pairs AS (    -- the overlapping same-class boxes
+    SELECT model, label_id, image_id, prediction_id, score, x, y, w, h, inter, area_sum
+    FROM box_pairs
+    WHERE predicted_class = label_class AND score >= min_score AND (model_name IS NULL OR model = model_name)
 ),
 claimed AS (    -- predictions that are the detection of some other label of their image
-    SELECT DISTINCT q.label_id, q.prediction_id
+    SELECT q.label_id, q.prediction_id
+    FROM pairs q
+    JOIN box_pairs o ON o.prediction_id = q.prediction_id AND o.label_id <> q.label_id
+    WHERE other_label_iou > 0 AND o.inter >= other_label_iou * (o.area_sum - o.inter)
+      AND o.score >= min_score AND (model_name IS NULL OR o.model = model_name)    -- q's own: scans less
+    UNION    -- at other_label_iou 0 or below, every other box of the image claims it, overlapping or not
+    SELECT q.label_id, q.prediction_id
     FROM pairs q
     JOIN labels o ON o.image_id = q.image_id AND o.label_id <> q.label_id
-    WHERE o.w IS NOT NULL AND other_label_iou <= 0
-       OR q.x < o.x + o.w AND o.x < q.x + q.w AND q.y < o.y + o.h AND o.y < q.y + q.h
-      AND (least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x)) * (least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y))
-          >= other_label_iou * (q.w * q.h + o.w * o.h
-             - (least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x)) * (least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y)))
+    WHERE other_label_iou <= 0 AND o.w IS NOT NULL
 ),
 best AS (
     SELECT model, label_id,
