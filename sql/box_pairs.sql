@@ -1,4 +1,4 @@
--- description: Every label box and prediction box of one image that overlap (a separating-axis test: no pair that shares no area), with the intersection area and the sum of the two areas (IoU = inter / (area_sum - inter)): the relation the box error views filter (same class, a minimum score, one model), which data_issues computes once for all of them.
+-- description: Every label box and prediction box of one image that overlap (a separating-axis test: no pair that shares no area), with the intersection area and the sum of the two areas (IoU = inter / (area_sum - inter)): the one definition of the pairs that errors_bad_boxes, errors_class_swaps and errors_missing_labels filter (same class, a minimum score, one model).
 -- needs: tables
 SELECT p.model, l.image_id, l.label_id, l.class AS label_class, p.prediction_id, p.class AS predicted_class, p.score,
        p.x, p.y, p.w, p.h,

@@ -1,9 +1,7 @@
 -- description: Every issue type under one contract, like Datalab's report: one row per item and issue type with item_type, item_id, dataset, issue_type, score (0..1, lower is worse), is_issue, severity ('severe' below 0.3, else 'moderate'; NULL when not an issue), reason and source_view (the view to run for the details); the issues_* flags score every item, the errors_*, select_* and embed_* views (at their defaults) only those they report.
 -- param: dataset_name VARCHAR = NULL -- one dataset; NULL reads every dataset
 -- needs: tables
--- the overlapping label/prediction boxes, joined once: the box error views below read this in place of the view
-WITH box_pairs AS MATERIALIZED (SELECT * FROM main.box_pairs),
-flags AS (
+WITH flags AS (
     SELECT *, 'issues_dark' AS source_view FROM issues_dark(dataset_name := dataset_name)
     UNION ALL SELECT *, 'issues_light' FROM issues_light(dataset_name := dataset_name)
     UNION ALL SELECT *, 'issues_blurry' FROM issues_blurry(dataset_name := dataset_name)

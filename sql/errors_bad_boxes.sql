@@ -12,16 +12,14 @@ WITH pairs AS (    -- the overlapping same-class boxes
     WHERE predicted_class = label_class AND score >= min_score AND (model_name IS NULL OR model = model_name)
 ),
 claimed AS (    -- predictions that are the detection of some other label of their image
-    SELECT q.label_id, q.prediction_id
-    FROM pairs q
-    JOIN box_pairs o ON o.prediction_id = q.prediction_id AND o.label_id <> q.label_id
-    WHERE other_label_iou > 0 AND o.inter >= other_label_iou * (o.area_sum - o.inter)
-      AND o.score >= min_score AND (model_name IS NULL OR o.model = model_name)    -- q's own: scans less
-    UNION    -- at other_label_iou 0 or below, every other box of the image claims it, overlapping or not
-    SELECT q.label_id, q.prediction_id
+    SELECT DISTINCT q.label_id, q.prediction_id
     FROM pairs q
     JOIN labels o ON o.image_id = q.image_id AND o.label_id <> q.label_id
-    WHERE other_label_iou <= 0 AND o.w IS NOT NULL
+    WHERE o.w IS NOT NULL AND other_label_iou <= 0
+       OR q.x < o.x + o.w AND o.x < q.x + q.w AND q.y < o.y + o.h AND o.y < q.y + q.h
+      AND (least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x)) * (least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y))
+          >= other_label_iou * (q.w * q.h + o.w * o.h
+             - (least(q.x + q.w, o.x + o.w) - greatest(q.x, o.x)) * (least(q.y + q.h, o.y + o.h) - greatest(q.y, o.y)))
 ),
 best AS (
     SELECT model, label_id,
