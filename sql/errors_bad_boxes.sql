@@ -6,15 +6,10 @@
 -- param: other_label_iou DOUBLE = 0.5 -- a prediction overlapping another label this much is that label's detection, not this one's fix
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
-WITH pairs AS (
-    SELECT p.model, l.label_id, l.image_id, p.prediction_id, p.score, p.x, p.y, p.w, p.h,
-           (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
-           * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
-           p.w * p.h + l.w * l.h AS area_sum
-    FROM labels l
-    JOIN predictions p ON p.image_id = l.image_id AND p.class = l.class    -- the boxes overlap
-    WHERE p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h
-      AND p.score >= min_score AND (model_name IS NULL OR p.model = model_name)
+WITH pairs AS (    -- the overlapping same-class boxes
+    SELECT model, label_id, image_id, prediction_id, score, x, y, w, h, inter, area_sum
+    FROM box_pairs
+    WHERE predicted_class = label_class AND score >= min_score AND (model_name IS NULL OR model = model_name)
 ),
 claimed AS (    -- predictions that are the detection of some other label of their image
     SELECT DISTINCT q.label_id, q.prediction_id

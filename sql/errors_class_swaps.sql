@@ -4,15 +4,10 @@
 -- param: iou_threshold DOUBLE = 0.5 -- a prediction overlaps a label from this IoU up
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
-WITH pairs AS (
-    SELECT p.model, l.label_id, l.class AS label_class, p.prediction_id, p.class AS predicted_class, p.score,
-           (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
-           * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
-           p.w * p.h + l.w * l.h AS area_sum
-    FROM labels l
-    JOIN predictions p ON p.image_id = l.image_id    -- the boxes overlap: cheaper than testing inter > 0
-    WHERE p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h
-      AND (model_name IS NULL OR p.model = model_name)
+WITH pairs AS (    -- the overlapping boxes: cheaper than testing inter > 0
+    SELECT model, label_id, label_class, prediction_id, predicted_class, score, inter, area_sum
+    FROM box_pairs
+    WHERE model_name IS NULL OR model = model_name
 ),
 overlapping AS (
     SELECT *, inter / (area_sum - inter) AS iou FROM pairs

@@ -6,16 +6,8 @@
 -- needs: tables
 WITH label_overlap AS (
     SELECT prediction_id, max(inter / (area_sum - inter)) AS best_iou
-    FROM (
-        SELECT p.prediction_id,
-               (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))
-               * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
-               p.w * p.h + l.w * l.h AS area_sum
-        FROM predictions p
-        JOIN labels l ON l.image_id = p.image_id    -- the boxes overlap (a disjoint label's IoU is 0)
-        WHERE p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h
-          AND p.score >= min_score AND (model_name IS NULL OR p.model = model_name)
-    )
+    FROM box_pairs    -- the overlapping label boxes (a disjoint label's IoU is 0)
+    WHERE score >= min_score AND (model_name IS NULL OR model = model_name)
     GROUP BY prediction_id
 )
 SELECT
