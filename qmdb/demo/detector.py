@@ -1,6 +1,7 @@
-"""A small real detector for the scenes: contrast-map proposals, each classified as one of the
-ten digits or background by a shrinkage LDA trained the R-CNN way on scenes of its own; the
-proposals overlapping each place vote on its digit, and the place is reported once per each of
+"""A small real detector for the scenes: contrast-map proposals, each scored in two stages trained
+the R-CNN way on scenes of its own (a shrinkage LDA for "a digit or texture", and a second one,
+fitted on the digits alone, for which digit, so that texture's spread does not blur the digits'
+shared covariance); the proposals overlapping each place vote on its digit, and the place is reported once per each of
 its two most-voted digits (as a two-stage detector reports a box per class it scores), with
 scores calibrated (logistic regression on the classifier's output, the vote and how many
 proposals cast it) on further scenes of its own, so that a score is the probability that the
@@ -23,7 +24,6 @@ import cv2
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
 from tqdm import tqdm
 
 from .. import images
@@ -38,8 +38,7 @@ TRAIN_DIGITS = (8, 14)          # digits per training scene: each training digit
 JITTERS = 6                     # jittered copies of each true box among the positives
 BACKGROUND_RATIO = 8            # at most this many background samples per positive
 BACKGROUND = 10                 # class index of "no digit"
-BACKGROUND_PRIOR = 0.5          # the classifier's prior that a proposal is texture, not a digit
-PRIORS = np.r_[np.full(BACKGROUND, (1 - BACKGROUND_PRIOR) / BACKGROUND), BACKGROUND_PRIOR]
+BACKGROUND_PRIOR = 0.5          # the objectness stage's prior that a proposal is texture, not a digit
 CANDIDATE_SCORE = 0.02          # proposals whose best digit is less probable than this are dropped
 NMS_IOU = 0.45                  # digits do not overlap: one detection per place
 VOTE_IOU = 0.5                  # proposals overlapping a detection this much vote on its class
@@ -50,10 +49,23 @@ EVIDENCE = 6                    # columns of the calibrator's evidence
 
 
 @dataclass
+class TwoStage:
+    """P(digit c) = P(some digit) · P(c | some digit), as the columns of one probability matrix
+    (the ten digits, then background), from an objectness model and a digit model."""
+
+    objectness: LinearDiscriminantAnalysis
+    digits: LinearDiscriminantAnalysis
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        some = self.objectness.predict_proba(x)[:, 1]
+        return np.column_stack([self.digits.predict_proba(x) * some[:, None], 1 - some])
+
+
+@dataclass
 class Detector:
     """The proposal classifier and the calibrator that turns its output into P(right detection)."""
 
-    classifier: Pipeline
+    classifier: TwoStage
     calibrator: LogisticRegression | None = None
 
 
@@ -111,7 +123,7 @@ def pools() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray
     return (even[~calibration], even_targets[~calibration]), (even[calibration], even_targets[calibration])
 
 
-def train(rng: np.random.Generator) -> Pipeline:
+def train(rng: np.random.Generator) -> TwoStage:
     """Fit the proposal classifier on freshly rendered training scenes."""
     (pool, pool_targets), _ = pools()
     xs, ys = [], []
@@ -127,11 +139,15 @@ def train(rng: np.random.Generator) -> Pipeline:
     if surplus > 0:                                      # keep the classes roughly balanced
         drop = rng.choice(background, surplus, replace=False)
         x, y = np.delete(x, drop, 0), np.delete(y, drop)
-    lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto", priors=PRIORS)
-    return make_pipeline(lda).fit(proposals.describe(x), y)
+    x = proposals.describe(x)
+    digit = y != BACKGROUND
+    objectness = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto",
+                                            priors=[BACKGROUND_PRIOR, 1 - BACKGROUND_PRIOR]).fit(x, digit)
+    digits = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit(x[digit], y[digit])
+    return TwoStage(objectness, digits)
 
 
-def candidates(classifier: Pipeline, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def candidates(classifier: TwoStage, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Detections before calibration: boxes (x, y, w, h), digit classes, and per detection the
     evidence the calibrator reads.
 
@@ -184,7 +200,7 @@ def correct(boxes: np.ndarray, digits: np.ndarray, scores: np.ndarray, truth: np
     return right
 
 
-def calibrate(classifier: Pipeline, rng: np.random.Generator) -> LogisticRegression:
+def calibrate(classifier: TwoStage, rng: np.random.Generator) -> LogisticRegression:
     """Fit P(right | evidence) on detections in calibration scenes the classifier never saw
     (Platt scaling, with the overlapping proposals' agreement as further evidence)."""
     _, (pool, pool_targets) = pools()
