@@ -16,7 +16,7 @@ sizes, crowd regions, empty and prediction-only images, 20 classes) go through
   numbers are the 4 decimals it prints, so its |Δ| column reads up to 5e-5 (and, after
   the table, `qmdb --help`'s wall time: the CLI's start alone),
 
-and the table reports each one's seconds (the least of `--repeat` runs), its speed-up over pycocotools and over
+and the table reports each one's seconds (the least of `--repeat` runs, taken in turn: A B C D A B C D), its speed-up over pycocotools and over
 faster-coco-eval and the largest difference of its 12 summary numbers from
 pycocotools'. After it, the slice checks (`qmdb.evaluation.run_checks`) on the
 same project: three checks (AP on everything, AP50 and recall on half the
@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -120,18 +122,14 @@ def main() -> None:
         seconds, base = timed_cocoeval(dataset, results, "pycocotools")
         rows.append(("pycocotools COCOeval", seconds, base))
         print(f"pycocotools: {seconds:.2f} s", flush=True)
-    try:
-        seconds, stats = least([timed_cocoeval(dataset, results, "faster_coco_eval") for _ in range(args.repeat)])
-        rows.append(("faster-coco-eval", seconds, stats))
-    except ImportError:
-        print("faster-coco-eval is not installed (pip install faster-coco-eval); skipped")
+
+    def faster_cocoeval() -> tuple[float, np.ndarray]:
+        return timed_cocoeval(dataset, results, "faster_coco_eval")
 
     def core() -> tuple[float, np.ndarray]:
         start = time.perf_counter()
         acc = accumulate(gt, dt, match(gt, dt), args.classes)
         return time.perf_counter() - start, np.array(list(acc.stats().values()))
-
-    rows.append(("qmdb core (match + accumulate)", *least([core() for _ in range(args.repeat)])))
 
     from conftest import load_case
 
@@ -143,9 +141,20 @@ def main() -> None:
         report = qmdb.evaluate(con, "det-model", progress=False)
         return time.perf_counter() - start, np.array(list(report.stats.values()))
 
-    rows.append(("qmdb.evaluate (DuckDB in/out)", *least([end_to_end() for _ in range(args.repeat)])))
-    rows.append(("qmdb evaluate CLI (process wall)", *least([cli_run(gt, dt, images, args.classes)
-                                                              for _ in range(args.repeat)])))
+    contenders = {"faster-coco-eval": faster_cocoeval, "qmdb core (match + accumulate)": core,
+                  "qmdb.evaluate (DuckDB in/out)": end_to_end,
+                  "qmdb evaluate CLI (process wall)": lambda: cli_run(gt, dt, images, args.classes)}
+    if importlib.util.find_spec("faster_coco_eval") is None:
+        print("faster-coco-eval is not installed (pip install faster-coco-eval); skipped")
+        del contenders["faster-coco-eval"]
+    runs: dict[str, list] = {name: [] for name in contenders}
+    loads = [os.getloadavg()[0]]
+    for _ in range(args.repeat):          # interleaved: A B C D, A B C D, ... (the machine's load hits all alike)
+        for name, run in contenders.items():
+            runs[name].append(run())
+        loads.append(os.getloadavg()[0])
+    rows += [(name, *least(found)) for name, found in runs.items()]
+    print(f"load average (1 min) during the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} cores")
 
     base_seconds, base_stats = (rows[0][1], rows[0][2]) if not args.skip_pycocotools else (None, None)
     faster = next((seconds for name, seconds, _ in rows if name == "faster-coco-eval"), None)

@@ -10,6 +10,8 @@ per-value type inference too.
 [True, None]
 >>> strings(["a", None, "bc"]).to_pylist()
 ['a', None, 'bc']
+>>> dictionary(np.array([1, 0, 1], np.int8), ["TP", "FP"]).to_pylist()
+['FP', 'TP', 'FP']
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def strings(values: Sequence[str | None]) -> pa.Array:
     bitmap, nulls = _validity(valid)
     return pa.Array.from_buffers(pa.string(), len(data), [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))],
                                  null_count=nulls)
+
+
+def dictionary(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
+    """Strings as integer codes into `names` (DuckDB reads the column as VARCHAR)."""
+    codes = np.ascontiguousarray(codes)
+    return pa.DictionaryArray.from_arrays(numbers(codes, pa.from_numpy_dtype(codes.dtype)), strings(names))
 
 
 def column(values, sql_type: str) -> pa.Array:

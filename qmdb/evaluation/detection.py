@@ -9,10 +9,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ..udfs.arrow import booleans, dictionary, numbers
 from .accumulate import Accumulated
 from . import chunked
 from .chunked import Kept, accumulate_by_class, image_ranges
-from .columns import column, dictionary
 from .matching import Boxes, Matching, match
 from .order import IMAGE_ORDER
 from .params import AREA_RANGES, IOU_THRESHOLDS, MAX_DETS
@@ -191,18 +191,19 @@ def arrow_rows(c: dict[str, np.ndarray], classes: list[str]) -> pa.Table:
     """Rows of `coded_rows` as an Arrow table of the `matches` columns (without model), over the same
     buffers: strings as dictionaries over their codes, a column's NULLs as its validity mask."""
     pred, hit = c["kind"] == 0, c["outcome"] == 0
+    f64, i64 = pa.float64(), pa.int64()
     arrays = {
-        "threshold": column(c["threshold"]),
+        "threshold": numbers(c["threshold"], f64),
         "item_type": dictionary(c["kind"], ["prediction", "label"]),
-        "image_id": column(c["image_id"]),
+        "image_id": numbers(c["image_id"], i64),
         "class": dictionary(c["class_code"], classes),
-        "prediction_id": column(c["prediction_id"], valid=pred | hit),
-        "label_id": column(c["label_id"], valid=~pred | hit),
-        "score": column(c["score"], valid=pred | hit),
-        "iou": column(c["iou"], valid=~np.isnan(c["iou"])),
+        "prediction_id": numbers(c["prediction_id"], i64, valid=pred | hit),
+        "label_id": numbers(c["label_id"], i64, valid=~pred | hit),
+        "score": numbers(c["score"], f64, valid=pred | hit),
+        "iou": numbers(c["iou"], f64, valid=~np.isnan(c["iou"])),
         "outcome": dictionary(c["outcome"], ["TP", "FP", "FN"]),
-        "ignored": column(c["ignored"]),
-        "det_rank": column(c["det_rank"], valid=pred),
+        "ignored": booleans(c["ignored"]),
+        "det_rank": numbers(c["det_rank"], pa.int32(), valid=pred),
     }
     return pa.Table.from_arrays(list(arrays.values()), names=list(arrays))
 

@@ -92,3 +92,24 @@ def test_class_groups_give_the_curves_of_one_pass(detection_project, budget):
     parts = chunked.accumulate_by_class(kept, budget=budget)
     for name in ("precision", "recall", "gts", "dets"):
         np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+
+
+def test_a_class_over_the_budget_is_scored_a_threshold_at_a_time(detection_project, monkeypatch):
+    """The path of a class with more detections than the budget (at 1 M images a class of
+    millions): its curves one IoU threshold at a time, every number that of one pass."""
+    from qmdb.evaluation import accumulate, match
+    from qmdb.evaluation.params import AREA_RANGES, IOU_THRESHOLDS
+
+    _, (gt, dt, _, k) = detection_project
+    m = match(gt, dt)
+    whole = accumulate(gt, dt, m, k)
+    kept = chunked.Kept(k, len(AREA_RANGES), len(IOU_THRESHOLDS))
+    kept.add(gt, dt, m)
+    widths, curves = [], chunked.curves
+    monkeypatch.setattr(chunked, "curves", lambda *a, **kw: widths.append(a[5].shape[1]) or curves(*a, **kw))
+    per_class = np.bincount(dt.cls, minlength=k)
+    budget = int(np.median(per_class))            # some classes over it, some under
+    parts = chunked.accumulate_by_class(kept, budget=budget)
+    assert 1 in widths and len(IOU_THRESHOLDS) in widths
+    for name in ("precision", "recall", "gts", "dets"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
