@@ -18,13 +18,20 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise IoU of boxes a (n, 4) and b (m, 4), each x, y, w, h.
 
     >>> iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 10, 10], [20, 20, 5, 5]])).round(3)
-    array([[0.333, 0.   ]])
+    array([[0.333, 0.   ]], dtype=float32)
     """
-    a, b = np.asarray(a, float)[:, None, :], np.asarray(b, float)[None, :, :]
-    iw = np.clip(np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    ih = np.clip(np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
-    return inter / np.maximum(a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter, 1e-9)
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    inter = np.minimum((a[:, 0] + a[:, 2])[:, None], (b[:, 0] + b[:, 2])[None, :])
+    inter -= np.maximum(a[:, 0][:, None], b[:, 0][None, :])
+    np.clip(inter, 0, None, out=inter)
+    height = np.minimum((a[:, 1] + a[:, 3])[:, None], (b[:, 1] + b[:, 3])[None, :])
+    height -= np.maximum(a[:, 1][:, None], b[:, 1][None, :])
+    np.clip(height, 0, None, out=height)
+    inter *= height
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :]
+    union -= inter
+    np.maximum(union, 1e-9, out=union)
+    return np.divide(inter, union, out=inter)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
