@@ -2,10 +2,10 @@
 the R-CNN way on scenes of its own (a shrinkage LDA for "a digit or texture", and a second one,
 fitted on the digits alone, for which digit, so that texture's spread does not blur the
 digits' shared covariance); the proposals overlapping each place vote on its digit, and the
-place is reported once per each of its two most-voted digits (as a two-stage detector reports a box per class it scores), with
-scores calibrated (logistic regression on the classifier's output, the vote and how many
-proposals cast it) on further scenes of its own, so that a score is the probability that the
-detection is right.
+place is reported once per each of its two most-voted digits (as a two-stage detector reports
+a box per class it scores), with scores calibrated (logistic regression on the classifier's
+output, the vote and how many proposals cast it) on further scenes of its own, so that a score
+is the probability that the detection is right.
 
 Its scenes are rendered like the demo's but from the other half of the digits and other random
 crops, so it never sees the evaluated images: three quarters of that half train the classifier,
