@@ -6,11 +6,13 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ..errors import QmdbError
 from ..importers.memory import bounded
 from ..transaction import registered, transaction
+from ..udfs.arrow import dictionary
 from .classification import classification_rows
 from .detection import AP_FROM_CODED, arrow_rows, evaluate_detection
 from .params import AREA_LABELS
@@ -44,17 +46,14 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[tuple]:
     return con.execute(sql, params).fetchall()
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _insert_matches(con: duckdb.DuckDBPyConnection, rows: pa.Table, model: str, iou_type: str) -> None:
-    """Append detection `matches` rows (Arrow, without model and IoU type).
+    """Append detection `matches` rows (Arrow, without model and IoU type, added here as one-value dictionaries).
 
     Through a relation, not `con.register`: a view registered and dropped inside a transaction keeps
     its Arrow table alive until the transaction ends (every range's rows at once)."""
-    con.from_arrow(rows).query("_qmdb_match_rows", "INSERT INTO matches BY NAME SELECT *, "
-                               f"{_literal(model)} AS model, {_literal(iou_type)} AS iou_type FROM _qmdb_match_rows")
+    same = np.zeros(len(rows), np.int8)
+    rows = rows.append_column("model", dictionary(same, [model])).append_column("iou_type", dictionary(same, [iou_type]))
+    con.from_arrow(rows).query("_qmdb_match_rows", "INSERT INTO matches BY NAME SELECT * FROM _qmdb_match_rows")
 
 
 def resolve(con: duckdb.DuckDBPyConnection, model: str, dataset: str | None) -> tuple[str, str]:
