@@ -6,6 +6,9 @@ import pytest
 import qmdb
 from qmdb.errors import QmdbError
 from qmdb.evaluation.reference import coco_dicts, cocoeval
+from qmdb.evaluation.synthetic import detection_case
+
+from .conftest import load_case
 
 SUMMARY = ("ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large", "ar1", "ar10", "ar100",
            "ar_small", "ar_medium", "ar_large")
@@ -73,3 +76,14 @@ def test_interrupted_write_keeps_the_previous_result(detection_project, monkeypa
     with pytest.raises(Exception):
         qmdb.evaluate(con, "det-model", progress=False)
     assert con.sql("SELECT count(*), sum(iou) FROM matches").fetchall() == before
+
+
+def test_a_model_name_with_quotes_is_stored_as_given():
+    con = qmdb.connect()
+    gt, dt, images = detection_case(seed=3, n_images=20, boxes_per_image=4, n_classes=3, crowd_rate=0.0)
+    name = "o'brien's \"det\""
+    load_case(con, gt, dt, images, 3, model=name)
+    qmdb.evaluate(con, name, progress=False)
+    assert con.sql("SELECT DISTINCT model, iou_type FROM matches").fetchall() == [(name, "bbox")]
+    assert con.sql("SELECT count(*) FROM matches").fetchall()[0][0] == 10 * (len(gt) + len(dt))
+    con.close()
