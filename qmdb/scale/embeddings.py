@@ -40,7 +40,7 @@ from ..embeddings.pipeline import WORK_SQL, EmbedReport, finish, items_to_embed,
 from ..transaction import transaction
 from . import engine, fetch
 from . import manifest as user_manifest
-from .results import complete_files, groups, sql_list
+from .results import complete_files, groups
 
 RESULT_SCHEMA = pa.schema([
     ("image_id", pa.int64()), ("sha256", pa.string()), ("dataset", pa.string()), ("file", pa.string()),
@@ -154,12 +154,12 @@ def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, model: str,
     bar = tqdm(total=len(files), unit="file", desc=f"load {model}", disable=not progress or not files)
     for group in groups(files):
         with transaction(con):
-            con.execute(f"""
+            con.execute("""
                 CREATE OR REPLACE TEMP TABLE qmdb_scale_rows AS
-                SELECT r.* FROM read_parquet({sql_list(group)}) r
+                SELECT r.* FROM read_parquet(?) r
                 JOIN images i ON i.image_id = r.image_id AND i.sha256 IS NOT DISTINCT FROM r.sha256
                 WHERE r.model = ?
-            """, [model])
+            """, [group, model])
             written = con.execute("""
                 INSERT INTO embeddings (item_type, item_id, model, vector)
                 SELECT item_type, item_id, model, vector FROM qmdb_scale_rows WHERE vector IS NOT NULL

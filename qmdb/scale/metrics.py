@@ -39,7 +39,7 @@ from ..udfs.registry import Metric
 from ..udfs.runner import MetricsReport, image_rows, label_rows, stale_work, write_chunk
 from . import engine, fetch
 from . import manifest as user_manifest
-from .results import complete_files, groups, sql_list
+from .results import complete_files, groups
 
 
 def export_manifest(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics: list[Metric], *,
@@ -62,8 +62,8 @@ def export_manifest(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics:
                            (row_number() OVER (ORDER BY t.image_id) - 1) // {int(images_per_file)} AS part
                     FROM qmdb_todo_images t JOIN images i USING (image_id) LEFT JOIN boxes b USING (image_id)
                     ORDER BY t.image_id
-                ) TO '{str(folder).replace("'", "''")}' (FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE)
-            """)
+                ) TO ? (FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE)
+            """, [str(folder)])
     return todo
 
 
@@ -159,11 +159,11 @@ def load_results(con: duckdb.DuckDBPyConnection, folder: str | Path, metrics: li
     fresh = f"map_from_entries(list_filter(map_entries(versions), lambda e: ({current})[e.key] = e.value))"
     bar = tqdm(total=len(files), unit="file", desc="load metrics", disable=not progress or not files)
     for group in groups(files):
-        con.execute(f"""
+        con.execute("""
             CREATE OR REPLACE TEMP TABLE qmdb_scale_rows AS
-            SELECT r.* FROM read_parquet({sql_list(group)}, union_by_name = true) r
+            SELECT r.* FROM read_parquet(?, union_by_name = true) r
             JOIN images i ON i.image_id = r.image_id AND i.sha256 IS NOT DISTINCT FROM r.sha256
-        """)
+        """, [group])
         try:
             cols = ", ".join(f'"{c}"' for c in image_cols)
             images = con.sql(f"SELECT image_id, {cols + ', ' if cols else ''}{fresh} AS versions "

@@ -30,8 +30,3 @@ def groups(files: list[str], size: int = 32) -> Iterator[list[str]]:
     """The files in groups of `size` (one transaction each when loading)."""
     for start in range(0, len(files), size):
         yield files[start:start + size]
-
-
-def sql_list(files: list[str]) -> str:
-    """A DuckDB list literal of file paths."""
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"

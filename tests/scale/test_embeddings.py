@@ -19,7 +19,7 @@ def test_batches_embedded_apart_equal_the_local_pipeline_and_load_idempotently(p
     assert todo == len(FILES) and len(list((tmp_path / "m").glob("*.parquet"))) == 3
     manifest = pds.dataset(tmp_path / "m", format="parquet").to_table()
     actor = scale_embed.EmbedBatch("builtin")
-    out = tmp_path / "results"
+    out = tmp_path / "o'brien's results"        # a path is a value, never SQL text
     out.mkdir()
     for n, start in enumerate(range(0, manifest.num_rows, 11)):
         pq.write_table(actor(manifest.slice(start, 11)), out / f"part-{n}.parquet")

@@ -89,12 +89,13 @@ def test_metrics_of_uris_equal_the_local_runner_and_unread_ones_are_error_rows(p
     qmdb.compute_metrics(local, workers=0, progress=False)
     manifest.register(empty, uri_manifest(tmp_path, image_root))
     selected = registry.metrics()
-    scale_metrics.export_manifest(empty, tmp_path / "m", selected, images_per_file=20, dataset="bucket")
-    rows = pds.dataset(tmp_path / "m", format="parquet", partitioning="hive").to_table()
-    (tmp_path / "r").mkdir()
+    manifest_folder, results = tmp_path / "o'brien's manifest", tmp_path / "o'brien's results"   # paths are values
+    scale_metrics.export_manifest(empty, manifest_folder, selected, images_per_file=20, dataset="bucket")
+    rows = pds.dataset(manifest_folder, format="parquet", partitioning="hive").to_table()
+    results.mkdir()
     for n, start in enumerate(range(0, rows.num_rows, 9)):
-        pq.write_table(scale_metrics.compute_batch(rows.slice(start, 9), selected), tmp_path / "r" / f"{n}.parquet")
-    scale_metrics.load_results(empty, tmp_path / "r", selected, progress=False)
+        pq.write_table(scale_metrics.compute_batch(rows.slice(start, 9), selected), results / f"{n}.parquet")
+    scale_metrics.load_results(empty, results, selected, progress=False)
     assert table(empty, BY_NAME["metrics"]) == table(local, BY_NAME["metrics"])
     assert table(empty, BY_NAME["errors"]) == table(local, BY_NAME["errors"])
     assert table(empty, "SELECT file, message FROM errors WHERE file LIKE '%missing.jpg'") == [
