@@ -127,6 +127,7 @@ class BuiltinEmbedder(Embedder):
     dim = 256 + 576 + 144 + 32
     batch_size = 256
     input_size = SIZE
+    embed_in_workers = True  # numpy and OpenCV on arrays: each decoding thread describes its share
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """The 64×64 area-resized copy `describe` reads (the same one it would make itself)."""
