@@ -12,9 +12,10 @@ by three L2-normalized parts, concatenated and L2-normalized again (1,008 dims):
 
 The pipeline hands it images already reduced: the model declares `input_size`
 = 64, so a JPEG is decoded DCT-scaled (1/2, 1/4 or 1/8) while both sides stay
-≥ 64 px, and `prepare` makes the 64×64 copy in the decoding threads. Against a
-full-size decode the vectors move by little: cosine ≥ 0.997 on 500 camera-size
-photos (`bench/embed.py`), ≥ 0.99 asserted by a test.
+≥ 64 px, `prepare` makes the 64×64 copy in the decoding threads, and each thread
+describes its share of a chunk (`embed_in_workers`). Against a full-size decode
+the vectors move by little: cosine ≥ 0.997 on 500 camera-size photos
+(`bench/embed.py`), ≥ 0.99 asserted by a test.
 
 What it is good for: near-duplicate and copy detection (crops, resizes,
 brightness changes, JPEG re-encoding) and nearest neighbours among images of
