@@ -11,7 +11,9 @@ On the camera-size JPEGs of `bench/metrics.py` (made once, seeded, cached under
       DCT-scaled while both sides stay ≥ 64 px), same thread pool: the floor of (c);
   (c) `qmdb.embed(con, "builtin")` on a fresh project: the whole pass, vectors written to
       DuckDB and the usearch index built;
-  (c×N) (c) on `--copies` × the images (the same files under N datasets): peak RSS must stay flat.
+  (c×N) (c) on `--copies` × the images (the same files under N datasets): peak RSS must stay flat;
+  (c0) with `--baseline DIR`: (c) with the `qmdb` package of DIR first on the path (an earlier
+      commit, e.g. `git archive COMMIT qmdb | tar -x -C DIR`), interleaved with the others.
 
 Then how far the DCT-scaled decode moves the vectors: cosine between the descriptor of the
 full-size decode and of the reduced one, over the first 500 images.
@@ -98,11 +100,13 @@ def child(kind: str, folder: str, copies: int, threads: int) -> None:
           streamed[0][2] - cpu)
 
 
-def run_child(kind: str, folder: Path, copies: int, threads: int) -> tuple:
+def run_child(kind: str, folder: Path, copies: int, threads: int, baseline: str = "") -> tuple:
     """(images, seconds, peak RSS MiB, peak RSS MiB before the index build, seconds to it, CPU seconds,
-    CPU seconds to it) of one pass in a fresh process (decode passes: zeros for the index build's)."""
+    CPU seconds to it) of one pass in a fresh process (decode passes: zeros for the index build's);
+    with `baseline`, the qmdb package is imported from that folder."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [baseline, os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, __file__, "--child", kind, str(folder), str(copies), str(threads)],
-                         capture_output=True, text=True, check=True).stdout.split()
+                         capture_output=True, text=True, check=True, env=env).stdout.split()
     return (int(out[0]), *map(float, out[1:]))
 
 
@@ -174,6 +178,7 @@ def main() -> None:
     parser.add_argument("--clip", default="", help="also CLIP vs a bare forward pass: an open_clip architecture")
     parser.add_argument("--clip-images", type=int, default=96)
     parser.add_argument("--skip-builtin", action="store_true", help="only the CLIP part")
+    parser.add_argument("--baseline", default="", help="also (c0): pass (c) with the qmdb package of this folder")
     args = parser.parse_args()
     if args.skip_builtin:
         return clip_pass(args.clip, make_images(args.images), args.clip_images, args.rounds, args.threads)
@@ -181,21 +186,24 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"{args.images} JPEGs at {', '.join(f'{w}×{h}' for w, h in SIZES)} in {folder}; {args.threads} "
           f"decoding thread(s) on {os.cpu_count()} core(s); load average {load:.1f} at the start\n")
-    results: dict[str, list] = {k: [] for k in PASSES}
+    passes = {**PASSES, **({"c0": f"(c) with the qmdb of {args.baseline}"} if args.baseline else {})}
+    results: dict[str, list] = {k: [] for k in passes}
     for _ in range(args.rounds):
-        for kind in PASSES:
-            results[kind].append(run_child(kind, folder, 1, args.threads))
+        for kind in passes:
+            results[kind].append(run_child(kind[0], folder, 1, args.threads, args.baseline if kind == "c0" else ""))
     rate = {k: [r[0] / r[1] for r in v] for k, v in results.items()}
     floor = statistics.median(rate["b"])
-    rate["c′"] = [r[0] / r[4] for r in results["c"]]
     per_cpu = {k: [r[0] / r[5] for r in v] for k, v in results.items()}
-    per_cpu["c′"] = [r[0] / r[6] for r in results["c"]]
+    names = dict(passes)
+    for kind in [k for k in passes if k.startswith("c")]:
+        rate[kind + "′"] = [r[0] / r[4] for r in results[kind]]
+        per_cpu[kind + "′"] = [r[0] / r[6] for r in results[kind]]
+        names[kind + "′"] = f"({kind}) up to the index build (decode, describe, write)"
     cpu_floor = statistics.median(per_cpu["b"])
     print("| pass | images | img/s min | img/s median | × (b) median | peak RSS (MiB) | img per CPU-s median | × (b) |")
     print("|---|---|---|---|---|---|---|---|")
-    names = {**PASSES, "c′": "the same, up to the index build (decode, describe, write)"}
     for kind, name in names.items():
-        rss = max(r[2] if kind != "c′" else r[3] for r in results[kind.rstrip("′")])
+        rss = max(r[2] if not kind.endswith("′") else r[3] for r in results[kind.rstrip("′")])
         print(f"| ({kind}) {name} | {args.images:,} | {min(rate[kind]):,.0f} | {statistics.median(rate[kind]):,.0f} | "
               f"{statistics.median(rate[kind]) / floor:.2f}× | {rss:,.0f} | {statistics.median(per_cpu[kind]):,.0f} | "
               f"{statistics.median(per_cpu[kind]) / cpu_floor:.2f}× |")

@@ -20,7 +20,10 @@ class Embedder(ABC):
     CLIP ViT-B), so a JPEG is decoded DCT-scaled to 1/2, 1/4 or 1/8 while both
     sides stay at or above it (None: full size); and `prepare`, run on each
     decoded image (or box crop) in the decoding threads, so that what waits for
-    `embed_images` is the model's input rather than the decoded photo.
+    `embed_images` is the model's input rather than the decoded photo. An
+    embedder whose `embed_images` is thread-safe array work (no model state,
+    no threads of its own) sets `embed_in_workers`: the pipeline then embeds
+    each decoding thread's share of a chunk in that thread.
     """
 
     name: str
@@ -31,6 +34,7 @@ class Embedder(ABC):
     weights_sha256: str | None = None
     batch_size: int = 64
     input_size: int | None = None
+    embed_in_workers: bool = False
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """One decoded RGB image or crop as `embed_images` will take it (default: unchanged). Runs in

@@ -1,12 +1,13 @@
 """`embed`: the batched, incremental, resumable embedding run.
 
 One pass over the images that still lack something for this model: each image
-is decoded once (OpenCV, in a thread pool that reads the next chunk while the
-current one is embedded; a JPEG DCT-scaled down to the model's `input_size`
+is decoded once (OpenCV, in a thread pool that works on the next chunk while the
+current one is written; a JPEG DCT-scaled down to the model's `input_size`
 when only the image's own vector is needed), prepared for the model in the same
 threads (`Embedder.prepare`), its own vector and those of its boxes (labels and
-predictions with `--labels`) are computed in batches, and each chunk is
-committed in one transaction. The work list is a temp table read a chunk at a
+predictions with `--labels`) are computed in batches (in the decoding threads,
+each its share of the chunk, for a model that declares `embed_in_workers`), and
+each chunk is committed in one transaction. The work list is a temp table read a chunk at a
 time, so memory does not grow with the number of images — so an interrupted run resumes where it stopped
 and no row is written twice. A file that cannot be read becomes an `errors`
 row (stage `embed`) and is not retried by later runs. At the end the usearch
@@ -16,7 +17,7 @@ index files are brought up to date and, if asked, the `neighbors` table.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -100,13 +101,41 @@ def _prepare_row(row: dict, embedder: Embedder) -> tuple[list, list, list]:
     return items, [embedder.prepare(p) for p in pixels], errors
 
 
-def _prepare_chunk(pool: ThreadPoolExecutor, rows: list[dict], embedder: Embedder) -> tuple[list, list, list]:
+def _prepare_share(rows: list[dict], embedder: Embedder) -> tuple[list, list, list]:
+    """Decode and prepare a thread's share of a chunk, embedded there too when the embedder allows."""
     items, pixels, errors = [], [], []
-    for mine, prepared, failed in pool.map(lambda r: _prepare_row(r, embedder), rows):
+    for row in rows:
+        mine, prepared, failed = _prepare_row(row, embedder)
+        items += mine
+        pixels += prepared
+        errors += failed
+    if embedder.embed_in_workers:
+        return items, [_embed(embedder, pixels)], errors
+    return items, pixels, errors
+
+
+def _submit(pool: ThreadPoolExecutor, rows: list[dict] | None, embedder: Embedder, workers: int) -> list[Future] | None:
+    """Queue a chunk on the decoding threads: one task a row, or with `embed_in_workers` one share of
+    rows a thread (decoded, prepared and embedded there). None when there is no chunk."""
+    if not rows:
+        return None
+    step = -(-len(rows) // workers) if embedder.embed_in_workers else 1
+    return [pool.submit(_prepare_share, rows[k:k + step], embedder) for k in range(0, len(rows), step)]
+
+
+def _collect(tasks: list[Future]) -> tuple[list, list, list]:
+    """A queued chunk's items, their prepared pixels (or vector arrays) and error rows, in row order."""
+    items, pixels, errors = [], [], []
+    for task in tasks:
+        mine, prepared, failed = task.result()
         items += mine
         pixels += prepared
         errors += failed
     return items, pixels, errors
+
+
+def _embed(embedder: Embedder, pixels: list) -> np.ndarray:
+    return embedder.embed_images(pixels) if pixels else np.zeros((0, embedder.dim), np.float32)
 
 
 def _pages(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[dict]]:
@@ -193,16 +222,25 @@ def embed(con: duckdb.DuckDBPyConnection, model: str | Embedder = "builtin", *, 
     try:
         total = con.execute("SELECT count(*) FROM qmdb_embed_todo").fetchall()[0][0]
         bar = tqdm(total=total, unit="img", desc=f"embed {embedder.name}", disable=not progress)
-        with ThreadPoolExecutor(max_workers=1) as prefetch, ThreadPoolExecutor(max_workers=workers) as pool:
-            pages = _pages(con, chunk_size)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pages = _pages(con, chunk_size)  # read in the main thread: the connection is not shared
             rows = next(pages, None)
-            pending = prefetch.submit(_prepare_chunk, pool, rows, embedder) if rows else None
+            pending = _submit(pool, rows, embedder, workers)
             while pending is not None:
-                items, pixels, errors = pending.result()
+                # the next chunk queues behind this one, so the threads never wait for the writes
+                next_rows = next(pages, None)
+                queued = _submit(pool, next_rows, embedder, workers)
+                try:
+                    items, pixels, errors = _collect(pending)
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)  # an interrupted run stops decoding now
+                    raise
                 done = len(rows)
-                rows = next(pages, None)  # read in the main thread: the connection is not shared
-                pending = prefetch.submit(_prepare_chunk, pool, rows, embedder) if rows else None
-                vectors = embedder.embed_images(pixels) if pixels else np.zeros((0, embedder.dim), np.float32)
+                rows, pending = next_rows, queued
+                if embedder.embed_in_workers:
+                    vectors = np.concatenate(pixels) if pixels else _embed(embedder, [])
+                else:
+                    vectors = _embed(embedder, pixels)
                 del pixels
                 _write(con, embedder, items, vectors, errors)
                 for item_type, _ in items:

@@ -71,7 +71,9 @@ def add_jpegs(con, name, paths) -> None:
 
 
 class Recording(BuiltinEmbedder):
-    """The built-in model, remembering the shapes it was given per batch."""
+    """The built-in model, remembering the shapes it was given per batch (one a chunk, in the main thread)."""
+
+    embed_in_workers = False
 
     def __init__(self):
         self.batches = []

@@ -30,6 +30,7 @@ class Interrupting(BuiltinEmbedder):
     """The built-in model, but the second batch is interrupted (as by Ctrl-C)."""
 
     calls = 0
+    embed_in_workers = False  # one batch a chunk, in the main thread
 
     def embed_images(self, images):
         Interrupting.calls += 1
@@ -85,3 +86,20 @@ def test_label_and_prediction_boxes_get_crop_embeddings(tmp_path):
         ("image", 6), ("label", 6), ("prediction", 6)]
     again = qmdb.embed(con, labels=True, progress=False)
     assert sum(again.written.values()) == 0 and again.errors == 0
+
+
+class InMainThread(BuiltinEmbedder):
+    embed_in_workers = False
+
+
+def test_embedding_in_the_decoding_threads_writes_the_vectors_of_one_batch_a_chunk(project):
+    con, _ = project
+    assert BuiltinEmbedder.embed_in_workers
+    qmdb.embed(con, chunk_size=50, workers=3, progress=False)
+    con.execute("CREATE TABLE threaded AS SELECT item_id, vector FROM embeddings")
+    con.execute("DELETE FROM embeddings")
+    report = qmdb.embed(con, InMainThread(), chunk_size=50, progress=False)
+    assert report.written["image"] == 120
+    assert con.sql("SELECT count(*), max(list_cosine_similarity(t.vector, e.vector)), "
+                   "min(list_cosine_similarity(t.vector, e.vector)) FROM threaded t JOIN embeddings e "
+                   "USING (item_id)").fetchall() == [(120, 1.0, 1.0)]
