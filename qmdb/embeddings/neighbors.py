@@ -39,7 +39,8 @@ CHUNKS_TABLE = """CREATE TABLE IF NOT EXISTS neighbor_chunks (
 
 def _chunk_rows(index: vector_index.VectorIndex, ids: np.ndarray, k: int) -> pa.Table:
     rows, _ = index.rows(ids)
-    keys, dist = vector_index.search(index, np.asarray(index.vectors[rows], np.float32), k, exclude=ids)
+    keys, dist = vector_index.search(index, np.asarray(index.vectors[rows], np.float32), k, exclude=ids,
+                                     expansion=vector_index.neighbor_expansion(len(index)))
     valid = keys >= 0
     return pa.table({
         "item_id": pa.array(np.broadcast_to(ids[:, None], keys.shape)[valid]),
