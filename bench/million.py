@@ -344,7 +344,7 @@ def step_eval(args) -> dict:
 
 
 VIEWS = ("eval_summary", "eval_per_class", "eval_confusion", "eval_calibration", "class_counts", "dataset_summary",
-         "errors_bad_boxes", "errors_duplicate_boxes", "errors_missing_labels", "errors_by_class",
+         "errors_bad_boxes", "errors_class_swaps", "errors_duplicate_boxes", "errors_missing_labels", "errors_by_class",
          "errors_large_boxes", "errors_tiny_boxes", "errors_out_of_bounds", "data_issues")
 
 
@@ -361,6 +361,57 @@ def _timed_query(con, sql: str, limit_s: float) -> float | None:
         timer.cancel()
 
 
+# the views that read box_pairs, and data_issues over them: --baseline installs them as of BASELINE_REV
+BOX_VIEWS = ("errors_bad_boxes", "errors_class_swaps", "errors_missing_labels", "data_issues")
+BASELINE_REV = "d78aa92"
+
+
+def _install_views(con, rev: str | None) -> None:
+    """(Re)create the box views from the working tree (rev None) or from git revision `rev`."""
+    from qmdb import views as qviews
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("box_pairs",) + BOX_VIEWS:
+        text = (root / "sql" / f"{name}.sql").read_text() if rev is None else subprocess.run(
+            ["git", "-C", str(root), "show", f"{rev}:sql/{name}.sql"], capture_output=True, text=True,
+            check=True).stdout
+        con.execute(qviews.parse(name, text, builtin=True).create_sql)
+
+
+def args_size(con) -> int:
+    return con.execute("SELECT count(*) FROM images").fetchall()[0][0]
+
+
+def _box_views_side_by_side(con, macros: set[str], rounds: int = 2) -> dict:
+    """Each box view's wall and CPU time (this process's), baseline and current alternating (A B A B),
+    best of `rounds` each: on a shared machine the CPU time is the steadier figure."""
+    best: dict[tuple[str, str], float] = {}
+    cpu: dict[tuple[str, str], float] = {}
+    loads = []
+    for _ in range(rounds):
+        for label, rev in (("baseline", BASELINE_REV), ("current", None)):
+            _install_views(con, rev)
+            for view in BOX_VIEWS:
+                start = time.process_time()
+                seconds = _timed_query(con, f"SELECT count(*) FROM {view}{'()' if view in macros else ''}", 600)
+                key = (view, label)
+                loads.append(os.getloadavg()[0])
+                if seconds is not None:
+                    best[key] = min(best.get(key, seconds), seconds)
+                    cpu[key] = min(cpu.get(key, 1e9), time.process_time() - start)
+    _install_views(con, None)
+    rows = []
+    for view in BOX_VIEWS:
+        a, b = best.get((view, "baseline")), best.get((view, "current"))
+        ca, cb = cpu.get((view, "baseline")), cpu.get((view, "current"))
+        rows.append((view, f"{a:.2f} s" if a else "-", f"{b:.2f} s" if b else "-", f"{a / b:.2f}x" if a and b else "-",
+                     f"{ca:.2f} s" if ca else "-", f"{cb:.2f} s" if cb else "-", f"{ca / cb:.2f}x" if ca and cb else "-"))
+    print(f"box views at {args_size(con):,} images: baseline {BASELINE_REV} vs current, best of {rounds}, "
+          f"load average {min(loads):.1f}-{max(loads):.1f}")
+    print(table(rows, ("view", "baseline wall", "current wall", "faster by", "baseline CPU", "current CPU", "faster by")))
+    return {f"{v} {label}": t for (v, label), t in best.items()}
+
+
 def step_views(args) -> dict:
     import qmdb
 
@@ -371,6 +422,7 @@ def step_views(args) -> dict:
     times = {}
     macros = {r[0] for r in con.execute("SELECT function_name FROM duckdb_functions() "
                                         "WHERE function_type = 'table_macro'").fetchall()}
+    side = _box_views_side_by_side(con, macros) if args.baseline else {}
     for view in VIEWS:
         times[view] = _timed_query(con, f"SELECT count(*) FROM {view}{'()' if view in macros else ''}", 60)
     total = con.execute("SELECT count(*) FROM labels").fetchall()[0][0]
@@ -388,6 +440,7 @@ def step_views(args) -> dict:
     shown = ", ".join(f"{v} {t:.2f} s" for t, v in slow[:5])
     return {"measured": f"{args.size:,} images: slowest {shown}; gallery page p95 {p95 * 1000:,.0f} ms"
                         + (f"; over 60 s or failed: {', '.join(failed)}" if failed else ""),
+            "baseline": "; ".join(f"{k} {t:.2f} s" for k, t in side.items()),
             "million": f"slowest ~{slow[0][0] * MILLION / args.size:,.0f} s, page p95 ~{p95 * 1000 * MILLION / args.size:,.0f} ms "
                        "if linear", "times": times, "p95": p95}
 
@@ -454,7 +507,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="images / vectors (default 100,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", action="store_true",
-                        help="index: also build the previous float32 graph; import: also run the whole-JSON reader")
+                        help="index: also build the previous float32 graph; import: also run the whole-JSON reader; "
+                             "views: also time the box views as of BASELINE_REV, alternating")
     parser.add_argument("--previous", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fresh-project", action="store_true",
                         help="neighbors: load the vectors and build the index again even if a project is cached")
