@@ -6,8 +6,7 @@
 
 Data: bench/synth_million.py (seeded, cached under bench/.cache/): a COCO file of
 `size` images with ~10 boxes each, the same boxes and ~2 predictions per box as
-Parquet, and `size` clustered 512-d unit vectors. No pixels (the metric pass is
-bench/metrics.py's and bench/scale.py's, on real JPEGs).
+Parquet, and `size` clustered 512-d unit vectors. No pixels, except for the metrics step.
 
 Steps (peak memory = the step's process's maximum resident set, `ru_maxrss`):
 
@@ -18,6 +17,9 @@ Steps (peak memory = the step's process's maximum resident set, `ru_maxrss`):
   (`ORDER BY array_cosine_distance LIMIT 10`, 20 queries) at the same size.
   `--baseline` also builds the previous float32 graph (M=32, build width 256); for import it runs the
   whole-JSON reader of commit 15342c5 (`json.loads`) in its own process, side by side.
+- metrics: bench/million_metrics.py, the metric pass on real JPEGs with boxes at 5,000 and 50,000
+  images (peak memory of the main process and of the largest worker), and a 20,000-image run
+  killed (SIGKILL) half-way and resumed, its rows counted.
 - neighbors: `qmdb.embeddings.neighbors.materialize` (k = 10, chunked, resumable) on a
   project holding the vectors.
 - eval: labels and predictions loaded from Parquet into a project, then `qmdb.evaluate`.
@@ -53,7 +55,7 @@ import synth_million as synth  # noqa: E402
 
 PROJECTS = synth.CACHE / "projects"
 MILLION = 1_000_000
-STEPS = ("import", "index", "neighbors", "eval", "views", "size")
+STEPS = ("import", "metrics", "index", "neighbors", "eval", "views", "size")
 TARGETS = {
     "import": "peak < 4 GiB, ≥ 50,000 boxes/s (1 M images, 10 M boxes)",
     "index": "≤ 600 s, recall@10 ≥ 0.99, ≥ 200× brute force (1 M × 512)",
@@ -61,6 +63,7 @@ TARGETS = {
     "eval": "< 10 min, < 8 GiB (1 M images, 10 M labels, 20 M predictions)",
     "views": "each < 10 s; metric-sorted gallery page p95 < 200 ms",
     "size": "stated per image, and for 1 M",
+    "metrics": "1 M images (measured on ≥ 50,000 real JPEGs): main and workers each < 1 GiB, resumable",
 }
 
 
@@ -443,6 +446,16 @@ def step_views(args) -> dict:
             "baseline": "; ".join(f"{k} {t:.2f} s" for k, t in side.items()),
             "million": f"slowest ~{slow[0][0] * MILLION / args.size:,.0f} s, page p95 ~{p95 * 1000 * MILLION / args.size:,.0f} ms "
                        "if linear", "times": times, "p95": p95}
+
+
+def step_metrics(args) -> dict:
+    """bench/million_metrics.py at its defaults: real JPEGs with boxes, 5,000 and 50,000 images, a
+    20,000-image run killed half-way and resumed (`--size` is not used: the pixels are the cost)."""
+    import million_metrics
+
+    parsed = argparse.Namespace(sizes="5000,50000", resume_size=20_000, distinct=10_000, boxes=4,
+                                workers=os.cpu_count(), tmp=None)
+    return million_metrics.measure(parsed)
 
 
 def step_size(args) -> dict:
