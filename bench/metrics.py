@@ -211,18 +211,23 @@ def cleanvision_pass(folder: Path, flags: dict | None = None) -> float | str:
     return n / seconds
 
 
-def memory_child(folder: str, copies: int, workers: int) -> None:
-    """Run (b) on `copies` × the folder and print images, seconds, peak RSS (MiB) of this process and of a worker."""
+def timed_pass(con, workers: int, progress: bool = False) -> tuple:
+    """(b) on the project, then closed: its report, seconds, and peak RSS (MiB) of this process and of
+    the largest worker."""
     import qmdb
 
+    start = time.perf_counter()
+    report = qmdb.compute_metrics(con, workers=workers, progress=progress)
+    seconds = time.perf_counter() - start
+    con.close()
+    return (report, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def memory_child(folder: str, copies: int, workers: int) -> None:
+    """Run (b) on `copies` × the folder and print images, seconds, peak RSS (MiB) of this process and of a worker."""
     with tempfile.TemporaryDirectory() as tmp:
-        con = project(Path(folder), Path(tmp) / "mem.duckdb", copies)
-        start = time.perf_counter()
-        report = qmdb.compute_metrics(con, workers=workers, progress=False)
-        seconds = time.perf_counter() - start
-        con.close()
-    main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        report, seconds, main, worker = timed_pass(project(Path(folder), Path(tmp) / "mem.duckdb", copies), workers)
     print(report.images, f"{seconds:.1f}", f"{main:.0f}", f"{worker:.0f}")
 
 

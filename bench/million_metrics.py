@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -57,12 +56,7 @@ def child(db: str, folder: str, images: int, boxes: int, workers: int, progress:
 
     path = Path(db)
     con = project(path, Path(folder), images, boxes) if not path.exists() else qmdb.connect(path)
-    start = time.perf_counter()
-    report = qmdb.compute_metrics(con, workers=workers, progress=progress)
-    seconds = time.perf_counter() - start
-    con.close()
-    main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report, seconds, main, worker = photo_bench.timed_pass(con, workers, progress)
     print("RESULT", report.images, report.labels, f"{seconds:.1f}", f"{main:.0f}", f"{worker:.0f}", flush=True)
 
 
