@@ -381,10 +381,6 @@ def _install_views(con, rev: str | None) -> None:
         con.execute(qviews.parse(name, text, builtin=True).create_sql)
 
 
-def args_size(con) -> int:
-    return con.execute("SELECT count(*) FROM images").fetchall()[0][0]
-
-
 def _box_views_side_by_side(con, macros: set[str], rounds: int = 2) -> dict:
     """Each box view's wall and CPU time (this process's), baseline and current alternating (A B A B),
     best of `rounds` each: on a shared machine the CPU time is the steadier figure."""
@@ -409,7 +405,8 @@ def _box_views_side_by_side(con, macros: set[str], rounds: int = 2) -> dict:
         ca, cb = cpu.get((view, "baseline")), cpu.get((view, "current"))
         rows.append((view, f"{a:.2f} s" if a else "-", f"{b:.2f} s" if b else "-", f"{a / b:.2f}x" if a and b else "-",
                      f"{ca:.2f} s" if ca else "-", f"{cb:.2f} s" if cb else "-", f"{ca / cb:.2f}x" if ca and cb else "-"))
-    print(f"box views at {args_size(con):,} images: baseline {BASELINE_REV} vs current, best of {rounds}, "
+    images = con.execute("SELECT count(*) FROM images").fetchall()[0][0]
+    print(f"box views at {images:,} images: baseline {BASELINE_REV} vs current, best of {rounds}, "
           f"load average {min(loads):.1f}-{max(loads):.1f}")
     print(table(rows, ("view", "baseline wall", "current wall", "faster by", "baseline CPU", "current CPU", "faster by")))
     return {f"{v} {label}": t for (v, label), t in best.items()}

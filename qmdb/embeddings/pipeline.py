@@ -101,14 +101,19 @@ def _prepare_row(row: dict, embedder: Embedder) -> tuple[list, list, list]:
     return items, [embedder.prepare(p) for p in pixels], errors
 
 
-def _prepare_share(rows: list[dict], embedder: Embedder) -> tuple[list, list, list]:
-    """Decode and prepare a thread's share of a chunk, embedded there too when the embedder allows."""
+def _joined(parts) -> tuple[list, list, list]:
+    """(items, pixels or vector arrays, error rows) of several parts, concatenated in order."""
     items, pixels, errors = [], [], []
-    for row in rows:
-        mine, prepared, failed = _prepare_row(row, embedder)
+    for mine, prepared, failed in parts:
         items += mine
         pixels += prepared
         errors += failed
+    return items, pixels, errors
+
+
+def _prepare_share(rows: list[dict], embedder: Embedder) -> tuple[list, list, list]:
+    """Decode and prepare a thread's share of a chunk, embedded there too when the embedder allows."""
+    items, pixels, errors = _joined(_prepare_row(row, embedder) for row in rows)
     if embedder.embed_in_workers:
         return items, [_embed(embedder, pixels)], errors
     return items, pixels, errors
@@ -125,13 +130,7 @@ def _submit(pool: ThreadPoolExecutor, rows: list[dict] | None, embedder: Embedde
 
 def _collect(tasks: list[Future]) -> tuple[list, list, list]:
     """A queued chunk's items, their prepared pixels (or vector arrays) and error rows, in row order."""
-    items, pixels, errors = [], [], []
-    for task in tasks:
-        mine, prepared, failed = task.result()
-        items += mine
-        pixels += prepared
-        errors += failed
-    return items, pixels, errors
+    return _joined(task.result() for task in tasks)
 
 
 def _embed(embedder: Embedder, pixels: list) -> np.ndarray:
