@@ -96,6 +96,7 @@ class VectorIndex:
         self.vectors = vectors
         self._order = np.argsort(self.keys, kind="stable")
         self._sorted = self.keys[self._order]
+        self._width = threading.Lock()   # usearch has no per-call beam width: a search sets it, then restores it
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -110,7 +111,8 @@ class VectorIndex:
 
     @expansion_search.setter
     def expansion_search(self, value: int) -> None:
-        self.graph.expansion_search = value
+        with self._width:
+            self.graph.expansion_search = value
 
     def rows(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers of keys in `vectors` and a mask of which keys exist."""
@@ -165,13 +167,14 @@ class VectorIndex:
                 keys, distances = np.take_along_axis(keys, top, 1), np.take_along_axis(distances, top, 1)
             return Found(keys, distances.astype(np.float32), np.full(n, count))
         want = min(total, max(RERANK * count, count))
-        width = self.graph.expansion_search = max(self.graph.expansion_search, want)
-        if expansion is not None:
-            self.graph.expansion_search = max(expansion, want)
-        try:
-            found = self.graph.search(queries, want, threads=threads)
-        finally:
-            self.graph.expansion_search = width
+        with self._width:
+            width = self.graph.expansion_search = max(self.graph.expansion_search, want)
+            if expansion is not None:
+                self.graph.expansion_search = max(expansion, want)
+            try:
+                found = self.graph.search(queries, want, threads=threads)
+            finally:
+                self.graph.expansion_search = width
         cand = np.asarray(found.keys, np.uint64).reshape(n, -1).astype(np.int64)
         counts = np.asarray(getattr(found, "counts", [cand.shape[1]])).reshape(n)
         missing = np.arange(cand.shape[1])[None, :] >= counts[:, None]

@@ -82,3 +82,34 @@ def test_missing_index_file_is_rebuilt_by_a_search(project):
     assert vector_index.status(con, MODEL, "image") == "missing"
     assert len(con.sql("SELECT * FROM similar_images(1, k := 3)").fetchall()) == 3
     assert path.is_file() and vector_index.status(con, MODEL, "image") == "fresh"
+
+
+class _SlowGraph:
+    """A graph stand-in that records the beam width each search walks at, and holds a narrow search."""
+
+    def __init__(self, vectors):
+        self.vectors, self.expansion_search, self.seen = vectors, 256, []
+        self.narrow_started = __import__("threading").Event()
+
+    def search(self, queries, count, threads=0):
+        self.seen.append(self.expansion_search)
+        if self.expansion_search < 256:
+            self.narrow_started.set()
+            __import__("time").sleep(0.3)
+        keys = np.tile(np.arange(count, dtype=np.uint64), (len(queries), 1))
+        return vector_index.Found(keys, np.zeros(keys.shape, np.float32), np.full(len(queries), count))
+
+
+def test_a_narrow_search_does_not_change_the_width_a_concurrent_search_walks_at():
+    import threading
+
+    vectors = np.random.default_rng(0).standard_normal((100, 8)).astype(np.float32)
+    graph = _SlowGraph(vectors)
+    index = vector_index.VectorIndex(graph, np.arange(100), vectors)
+    narrow = threading.Thread(target=index.search, args=(vectors[:2], 5), kwargs={"expansion": 64})
+    narrow.start()
+    graph.narrow_started.wait(5)
+    index.search(vectors[:2], 5)
+    narrow.join()
+    assert graph.seen == [64, 256]
+    assert index.expansion_search == 256
