@@ -113,12 +113,19 @@ def sync(con: duckdb.DuckDBPyConnection, metrics: list[Metric]) -> None:
         con.unregister("qmdb_metric_catalogue")
 
 
-def need_sql(metrics: list[Metric], alias: str, force: bool) -> str:
+def names_sql(metrics: list[Metric]) -> str:
+    """The metrics' names as an SQL list literal.
+
+    >>> names_sql([])
+    '[]::VARCHAR[]'
+    """
+    return "[" + ", ".join(f"'{m.name}'" for m in metrics) + "]::VARCHAR[]" if metrics else "[]::VARCHAR[]"
+
+
+def need_sql(metrics: list[Metric], alias: str) -> str:
     """SQL list of the metric names a row (of table alias `alias`) lacks at their current version."""
     if not metrics:
         return "[]::VARCHAR[]"
-    if force:
-        return "[" + ", ".join(f"'{m.name}'" for m in metrics) + "]"
     items = ", ".join(
         f"CASE WHEN {alias}.versions['{m.name}'] IS DISTINCT FROM {m.version} THEN '{m.name}' END" for m in metrics
     )
