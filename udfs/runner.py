@@ -37,6 +37,10 @@ from . import arrow, registry, tables, worker
 from .registry import Metric
 
 STAGE = "metrics"
+# DuckDB's memory limit during a pass (QMDB_METRICS_MEMORY overrides): unbounded, its buffer pool keeps
+# the work list and every row written, 2.4 GiB at 1,000,000 images; under this it spills the work
+# list to its temporary files (+10 s at that size) and the main process stays under 1 GiB.
+METRICS_MEMORY = "512MiB"
 
 
 @dataclass
@@ -306,15 +310,29 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, *, only: list[str] | None = 
 
     ``only`` restricts to some metric names; ``workers`` is the number of processes (default: all
     cores; 0 computes in this process); ``plugins`` are Python files that register custom metrics;
-    ``force`` recomputes everything. Safe to interrupt and run again.
+    ``force`` recomputes everything. Safe to interrupt and run again. DuckDB's memory is bounded by
+    `METRICS_MEMORY` while it runs; where that is too small (a project in memory cannot spill),
+    the pass goes on under DuckDB's own limit, keeping the chunks already written (a forced pass starts over).
     """
+    from ..importers.memory import bounded
+
+    report = MetricsReport()
+    try:
+        with bounded(con, METRICS_MEMORY, "QMDB_METRICS_MEMORY"):
+            return _compute(con, report, only, workers, plugins, chunk_size, force, progress)
+    except duckdb.OutOfMemoryException:
+        return _compute(con, report, only, workers, plugins, chunk_size, force, progress)
+
+
+def _compute(con: duckdb.DuckDBPyConnection, report: MetricsReport, only: list[str] | None, workers: int | None,
+             plugins, chunk_size: int, force: bool, progress: bool) -> MetricsReport:
     plugin_paths = tuple(str(Path(p).resolve()) for p in plugins)
     for plugin in plugin_paths:
         registry.load_plugin(plugin)
     selected = registry.metrics(only=only)
     image_metrics = [m for m in selected if m.kind == "image"]
     label_metrics = [m for m in selected if m.kind == "label"]
-    report = MetricsReport(metrics=[m.name for m in selected])
+    report.metrics = [m.name for m in selected]
     with stale_work(con, selected, force=force) as todo:
         clear_errors = con.execute("SELECT count(*) > 0 FROM errors WHERE stage = ? AND image_id IN "
                                    "(SELECT image_id FROM qmdb_todo_images)", [STAGE]).fetchall()[0][0]

@@ -142,3 +142,45 @@ def test_a_metric_must_be_fully_described():
         qmdb.image_metric(version=0)(read)
     with pytest.raises(qmdb.QmdbError, match="type"):
         qmdb.label_metric(version=1, type="FLOAT8[]")(read)
+
+
+def _limit(con) -> int:
+    from qmdb.importers import memory
+
+    return memory.size_bytes(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+
+def test_the_pass_runs_under_a_memory_bound_and_puts_the_limit_back(project, monkeypatch):
+    from qmdb.importers import memory
+    from qmdb.udfs import runner
+
+    limits, write = [], runner.write_chunk
+    monkeypatch.setattr(runner, "write_chunk", lambda con, *a, **k: (limits.append(_limit(con)), write(con, *a, **k)))
+    before = _limit(project)
+    qmdb.compute_metrics(project, workers=0, chunk_size=4, progress=False)
+    assert set(limits) == {memory.size_bytes(runner.METRICS_MEMORY)} and _limit(project) == before
+    monkeypatch.setenv("QMDB_METRICS_MEMORY", "lots")
+    with pytest.raises(qmdb.errors.QmdbError, match="QMDB_METRICS_MEMORY: 'lots' is not a memory size"):
+        qmdb.compute_metrics(project, workers=0, progress=False)
+
+
+def test_out_of_memory_under_the_bound_goes_on_under_duckdbs_limit_keeping_what_was_written(project, monkeypatch):
+    import duckdb
+
+    from qmdb.udfs import runner
+
+    limits, write = [], runner.write_chunk
+
+    def once_out_of_memory(con, *a, **k):
+        limits.append(_limit(con))
+        if len(limits) == 2:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        return write(con, *a, **k)
+
+    monkeypatch.setattr(runner, "write_chunk", once_out_of_memory)
+    before = _limit(project)
+    report = qmdb.compute_metrics(project, workers=0, chunk_size=4, progress=False)
+    total = project.sql("SELECT count(*) FROM images").fetchall()[0][0]
+    assert limits[0] < before and limits[-1] == before and _limit(project) == before
+    assert report.images == total                        # the first chunk once, the rest after the retry
+    assert project.sql("SELECT count(*), count(DISTINCT image_id) FROM image_metrics").fetchall() == [(total, total)]
