@@ -3,6 +3,7 @@ with boxes, its peak memory at growing sizes (main process and largest worker), 
 half-way (SIGKILL, driver and workers) then resumed, checked for rows written twice or missed.
 
     python bench/million_metrics.py --sizes 5000,50000 --resume-size 20000 --distinct 10000 --workers 2
+    python bench/million_metrics.py --driver 50000,200000      # the main process alone, without pixel work
 
 The JPEGs are bench/metrics.py's (random crops of real photographs at 640×480 to 1920×1080,
 exposure jitter), `--distinct` of them on disk, listed under as many datasets as a size needs:
@@ -58,6 +59,62 @@ def child(db: str, folder: str, images: int, boxes: int, workers: int, progress:
     con = project(path, Path(folder), images, boxes) if not path.exists() else qmdb.connect(path)
     report, seconds, main, worker = photo_bench.timed_pass(con, workers, progress)
     print("RESULT", report.images, report.labels, f"{seconds:.1f}", f"{main:.0f}", f"{worker:.0f}", flush=True)
+
+
+def driver_child(db: str, folder: str, images: int, boxes: int) -> None:
+    """The main process of a pass at `images` without the pixel work: in one process (workers=0), each
+    read goes to one small real JPEG (320×240), so the work list, the chunking, the result rows and
+    the writes are what they are at that size. Prints seconds and the RSS (MiB) at each tenth of
+    the pass and its peak, and DuckDB's memory limit during the pass."""
+    import threading
+
+    import cv2
+    import qmdb
+    from qmdb.udfs import worker
+
+    con = project(Path(db), Path(folder), images, boxes)
+    small = Path(db).with_suffix(".small.jpg")
+    first = sorted(Path(folder).glob("*.jpg"))[0]
+    cv2.imwrite(str(small), cv2.resize(cv2.imread(str(first)), (320, 240), interpolation=cv2.INTER_AREA))
+    read = worker.read
+    worker.read = lambda file: read(str(small))
+    samples, done = [], threading.Event()
+
+    def rss() -> float:
+        line = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmRSS"))
+        return int(line.split()[1]) / 1024
+
+    def sample() -> None:
+        while not done.wait(1.0):
+            samples.append(rss())
+
+    start_rss = rss()
+    threading.Thread(target=sample, daemon=True).start()
+    start = time.perf_counter()
+    report = qmdb.compute_metrics(con, workers=0, progress=False)
+    seconds = time.perf_counter() - start
+    done.set()
+    tenths = [f"{samples[min(len(samples) - 1, len(samples) * k // 10)]:.0f}" for k in range(1, 11)] if samples else []
+    print("RESULT", report.images, report.labels, f"{seconds:.1f}", f"{start_rss:.0f}", ",".join(tenths),
+          f"{max(samples + [start_rss]):.0f}", flush=True)
+
+
+def driver(args) -> None:
+    folder = photo_bench.make_images(args.distinct, seed=2)
+    print(f"\nthe main process without pixel work (every read is one 320×240 JPEG), {args.boxes} boxes per image, "
+          f"DuckDB bounded at QMDB_METRICS_MEMORY={os.environ.get('QMDB_METRICS_MEMORY', 'default')} "
+          f"(load average {os.getloadavg()[0]:.1f})\n")
+    print("| images | labels | seconds | RSS before (MiB) | RSS at each tenth of the pass (MiB) | peak (MiB) |")
+    print("|---|---|---|---|---|---|")
+    for n in (int(v) for v in args.driver.split(",")):
+        with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+            out = subprocess.run([sys.executable, __file__, "--driver-child", str(Path(tmp) / "d.duckdb"), str(folder),
+                                  str(n), str(args.boxes)], capture_output=True, text=True)
+        line = [s for s in out.stdout.splitlines() if s.startswith("RESULT")]
+        if out.returncode or not line:
+            raise SystemExit(f"the driver pass at {n:,} images failed: {(out.stderr.strip().splitlines() or ['?'])[-1]}")
+        images, labels, seconds, before, tenths, peak = line[-1].split()[1:]
+        print(f"| {int(images):,} | {int(labels):,} | {seconds} | {before} | {tenths.replace(',', ' ')} | {peak} |", flush=True)
 
 
 def run_child(db: Path, folder: Path, images: int, args, kill_at: float | None = None) -> list[str] | None:
@@ -141,11 +198,16 @@ def main() -> None:
     parser.add_argument("--boxes", type=int, default=4, help="labels per image")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--tmp", default=None, help="folder for the projects (default: the system's temp folder)")
-    measure(parser.parse_args())
+    parser.add_argument("--driver", metavar="SIZES",
+                        help="only the main process's memory at these sizes, without the pixel work (e.g. 50000,200000)")
+    args = parser.parse_args()
+    driver(args) if args.driver else measure(args)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+    if len(sys.argv) > 1 and sys.argv[1] == "--driver-child":
+        driver_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7] == "progress")
     else:
         main()
