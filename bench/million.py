@@ -25,6 +25,8 @@ Steps (peak memory = the step's process's maximum resident set, `ru_maxrss`):
 - eval: labels and predictions loaded from Parquet into a project, then `qmdb.evaluate`.
 - views: the heaviest built-in views on the eval project (each `SELECT count(*)`), and a
   label gallery sorted by a column paged with LIMIT 50 OFFSET (p95 over 40 random pages).
+  `--baseline` first times the box views and data_issues as of git revision `--baseline-rev`
+  beside the current ones, alternating, by wall time, CPU time and peak resident set.
 - size: bytes per image of the eval project (images, labels, predictions, matches) and
   of the index files (graph + exact vectors + keys) per vector.
 
@@ -407,8 +409,8 @@ def _timed_query(con, sql: str, limit_s: float) -> float | None:
 
 
 # the views that read box_pairs, and data_issues over them: --baseline installs them as of BASELINE_REV
-BOX_VIEWS = ("errors_bad_boxes", "errors_class_swaps", "errors_missing_labels", "data_issues")
-BASELINE_REV = "d78aa92"
+BOX_VIEWS = ("errors_bad_boxes", "errors_class_swaps", "errors_missing_labels", "errors_duplicate_boxes", "data_issues")
+BASELINE_REV = "2b3e402"    # the box views before they read only the pairs their rows need (same as d78aa92)
 
 
 def _install_views(con, rev: str | None) -> None:
@@ -423,16 +425,19 @@ def _install_views(con, rev: str | None) -> None:
         con.execute(qviews.parse(name, text, builtin=True).create_sql)
 
 
-def _box_views_side_by_side(con, macros: set[str], rounds: int = 2) -> dict:
-    """Each box view's wall and CPU time (this process's), baseline and current alternating (A B A B),
-    best of `rounds` each: on a shared machine the CPU time is the steadier figure."""
+def _box_views_side_by_side(con, macros: set[str], rev: str, rounds: int = 2) -> dict:
+    """Each box view's wall and CPU time (this process's) and peak resident set (VmHWM from the query's start),
+    baseline and current alternating (A B A B), best of `rounds` each: on a shared machine the CPU time is the
+    steadier figure."""
     best: dict[tuple[str, str], float] = {}
     cpu: dict[tuple[str, str], float] = {}
+    peak: dict[tuple[str, str], float] = {}
     loads = []
     for _ in range(rounds):
-        for label, rev in (("baseline", BASELINE_REV), ("current", None)):
-            _install_views(con, rev)
+        for label, version in (("baseline", rev), ("current", None)):
+            _install_views(con, version)
             for view in BOX_VIEWS:
+                reset = _reset_peak()
                 start = time.process_time()
                 seconds = _timed_query(con, f"SELECT count(*) FROM {view}{'()' if view in macros else ''}", 600)
                 key = (view, label)
@@ -440,17 +445,22 @@ def _box_views_side_by_side(con, macros: set[str], rounds: int = 2) -> dict:
                 if seconds is not None:
                     best[key] = min(best.get(key, seconds), seconds)
                     cpu[key] = min(cpu.get(key, 1e9), time.process_time() - start)
+                    if reset:
+                        peak[key] = max(peak.get(key, 0.0), _vm_hwm_gib())
     _install_views(con, None)
     rows = []
     for view in BOX_VIEWS:
         a, b = best.get((view, "baseline")), best.get((view, "current"))
         ca, cb = cpu.get((view, "baseline")), cpu.get((view, "current"))
+        pa, pb = peak.get((view, "baseline")), peak.get((view, "current"))
         rows.append((view, f"{a:.2f} s" if a else "-", f"{b:.2f} s" if b else "-", f"{a / b:.2f}x" if a and b else "-",
-                     f"{ca:.2f} s" if ca else "-", f"{cb:.2f} s" if cb else "-", f"{ca / cb:.2f}x" if ca and cb else "-"))
+                     f"{ca:.2f} s" if ca else "-", f"{cb:.2f} s" if cb else "-", f"{ca / cb:.2f}x" if ca and cb else "-",
+                     f"{pa:.2f} / {pb:.2f} GiB" if pa and pb else "-"))
     images = con.execute("SELECT count(*) FROM images").fetchall()[0][0]
-    print(f"box views at {images:,} images: baseline {BASELINE_REV} vs current, best of {rounds}, "
+    print(f"box views at {images:,} images: baseline {rev} vs current, best of {rounds}, "
           f"load average {min(loads):.1f}-{max(loads):.1f}")
-    print(table(rows, ("view", "baseline wall", "current wall", "faster by", "baseline CPU", "current CPU", "faster by")))
+    print(table(rows, ("view", "baseline wall", "current wall", "faster by", "baseline CPU", "current CPU", "faster by",
+                       "peak RSS (baseline / current)")))
     return {f"{v} {label}": t for (v, label), t in best.items()}
 
 
@@ -464,7 +474,7 @@ def step_views(args) -> dict:
     times = {}
     macros = {r[0] for r in con.execute("SELECT function_name FROM duckdb_functions() "
                                         "WHERE function_type = 'table_macro'").fetchall()}
-    side = _box_views_side_by_side(con, macros) if args.baseline else {}
+    side = _box_views_side_by_side(con, macros, args.baseline_rev or BASELINE_REV) if args.baseline else {}
     for view in VIEWS:
         times[view] = _timed_query(con, f"SELECT count(*) FROM {view}{'()' if view in macros else ''}", 60)
     total = con.execute("SELECT count(*) FROM labels").fetchall()[0][0]
@@ -561,6 +571,8 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true",
                         help="index: also build the previous float32 graph; import: also run the whole-JSON reader; "
                              "views: also time the box views as of BASELINE_REV, alternating")
+    parser.add_argument("--baseline-rev", metavar="REV",
+                        help=f"views: the git revision whose box views --baseline times (default {BASELINE_REV})")
     parser.add_argument("--previous", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reuse-graph", action="store_true",
                         help="neighbors: measure the recall of the graph an earlier run stored, without rebuilding it")
@@ -589,7 +601,8 @@ def main() -> None:
         results = {}
         for step in STEPS:
             cmd = [sys.executable, __file__, "--step", step, "--size", str(args.size), "--seed", str(args.seed),
-                   "--json"] + (["--baseline"] if args.baseline else [])
+                   "--json"] + (["--baseline"] if args.baseline else []) + (
+                      ["--baseline-rev", args.baseline_rev] if args.baseline_rev else [])
             done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
             line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
             results[step] = json.loads(line[-1][7:]) if line else {

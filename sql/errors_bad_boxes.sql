@@ -6,10 +6,26 @@
 -- param: other_label_iou DOUBLE = 0.5 -- a prediction overlapping another label this much is that label's detection, not this one's fix
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
-WITH pairs AS (    -- the overlapping same-class boxes
-    SELECT model, label_id, image_id, prediction_id, score, x, y, w, h, inter, area_sum
+WITH loose AS (    -- labels with a same-class confident prediction between min_iou and good_iou: only they can be reported
+    SELECT DISTINCT model, label_id    -- (their best unclaimed prediction is one of these)
     FROM box_pairs
     WHERE predicted_class = label_class AND score >= min_score AND (model_name IS NULL OR model = model_name)
+      AND inter / (area_sum - inter) >= min_iou AND inter / (area_sum - inter) < good_iou
+),
+pairs AS (    -- those labels' overlapping same-class boxes from min_iou up (below it a prediction is never the best)
+    SELECT model, label_id, image_id, prediction_id, score, x, y, w, h, inter, area_sum
+    FROM (
+        SELECT p.model, l.label_id, l.image_id, p.prediction_id, p.score, p.x, p.y, p.w, p.h,
+               (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x))    -- box_pairs' test and areas
+               * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)) AS inter,
+               p.w * p.h + l.w * l.h AS area_sum
+        FROM loose b
+        JOIN labels l ON l.label_id = b.label_id
+        JOIN predictions p ON p.image_id = l.image_id AND p.class = l.class AND p.model = b.model
+        WHERE p.score >= min_score
+          AND p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h
+    )
+    WHERE inter / (area_sum - inter) >= min_iou
 ),
 claimed AS (    -- predictions that are the detection of some other label of their image
     SELECT DISTINCT q.label_id, q.prediction_id

@@ -4,24 +4,33 @@
 -- param: iou_threshold DOUBLE = 0.5 -- a prediction overlaps a label from this IoU up
 -- param: hide_reviewed BOOLEAN = true -- hide labels with a reviewed/fixed/rejected tag (select_reviewed)
 -- needs: tables
-WITH pairs AS (    -- the overlapping boxes: cheaper than testing inter > 0
-    SELECT model, label_id, label_class, prediction_id, predicted_class, score, inter, area_sum
-    FROM box_pairs
-    WHERE model_name IS NULL OR model = model_name
+WITH other AS (    -- per label, the most confident other-class prediction overlapping it from iou_threshold up
+    SELECT model, label_id,
+           arg_max(predicted_class, score) AS suggested_class,
+           max(score) AS other_score,
+           arg_max(prediction_id, score) AS prediction_id,
+           arg_max(inter / (area_sum - inter), score) AS iou
+    FROM box_pairs    -- a label whose best other class is below min_score is not a swap: read only those above
+    WHERE score >= min_score AND predicted_class <> label_class AND (model_name IS NULL OR model = model_name)
+      AND inter / (area_sum - inter) >= iou_threshold
+    GROUP BY model, label_id
 ),
-overlapping AS (
-    SELECT *, inter / (area_sum - inter) AS iou FROM pairs
+same AS (    -- the label class's best score at those labels only: their boxes against the predictions of their class
+    SELECT o.model, o.label_id, max(p.score) AS same_score
+    FROM other o
+    JOIN labels l ON l.label_id = o.label_id
+    JOIN predictions p ON p.image_id = l.image_id AND p.class = l.class AND p.model = o.model
+    WHERE p.x < l.x + l.w AND l.x < p.x + p.w AND p.y < l.y + l.h AND l.y < p.y + p.h    -- box_pairs' test and IoU
+      AND (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x)) * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y))
+          / (p.w * p.h + l.w * l.h
+             - (least(p.x + p.w, l.x + l.w) - greatest(p.x, l.x)) * (least(p.y + p.h, l.y + l.h) - greatest(p.y, l.y)))
+          >= iou_threshold
+    GROUP BY o.model, o.label_id
 ),
 best AS (
-    SELECT model, label_id,
-           arg_max(predicted_class, score) FILTER (WHERE predicted_class <> label_class) AS suggested_class,
-           max(score) FILTER (WHERE predicted_class <> label_class) AS other_score,
-           arg_max(prediction_id, score) FILTER (WHERE predicted_class <> label_class) AS prediction_id,
-           arg_max(iou, score) FILTER (WHERE predicted_class <> label_class) AS iou,
-           coalesce(max(score) FILTER (WHERE predicted_class = label_class), 0) AS same_score
-    FROM overlapping
-    WHERE iou >= iou_threshold
-    GROUP BY model, label_id
+    SELECT o.*, coalesce(s.same_score, 0) AS same_score
+    FROM other o
+    LEFT JOIN same s ON s.model = o.model AND s.label_id = o.label_id
 )
 SELECT
     b.model,

@@ -9,7 +9,7 @@ WITH pairs AS (
            a.w * a.h + b.w * b.h AS area_sum
     FROM labels a
     JOIN labels b ON b.image_id = a.image_id AND b.class = a.class AND b.label_id > a.label_id
-    WHERE a.w IS NOT NULL AND b.w IS NOT NULL
+    WHERE a.x < b.x + b.w AND b.x < a.x + a.w AND a.y < b.y + b.h AND b.y < a.y + a.h    -- overlapping (no box: NULL)
 )
 SELECT
     p.label_id,
