@@ -13,7 +13,7 @@ Steps (peak memory = the step's process's maximum resident set, `ru_maxrss`):
 - import: `qmdb.import_dataset(con, 'coco', file)` into a new project; boxes/s.
 - index: the index qmdb builds (`qmdb.embeddings.index.build`: int8 graph re-ranked with
   the exact vectors) over the vectors; recall@10 of 300 perturbed queries against exact
-  numpy top-10, queries/s one at a time, against DuckDB brute force
+  numpy top-10, queries/s one at a time (the fastest of 3 passes), against DuckDB brute force
   (`ORDER BY array_cosine_distance LIMIT 10`, 20 queries) at the same size.
   `--baseline` also builds the previous float32 graph (M=32, build width 256); for import it runs the
   whole-JSON reader of commit 15342c5 (`json.loads`) in its own process, side by side.
@@ -191,13 +191,20 @@ def _brute_qps(data: np.ndarray, queries: np.ndarray, n: int = 20) -> float:
     return qps
 
 
-def _one_at_a_time(search, queries: np.ndarray) -> tuple[np.ndarray, float]:
-    start = time.perf_counter()
-    found = np.stack([search(q) for q in queries])
-    return found, len(queries) / (time.perf_counter() - start)
+def _one_at_a_time(search, queries: np.ndarray, rounds: int = 3) -> tuple[np.ndarray, float]:
+    """Results and queries/s of searching one query at a time: the fastest of `rounds` passes
+    (the first warms the memory-mapped files)."""
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        found = np.stack([search(q) for q in queries])
+        best = max(best, len(queries) / (time.perf_counter() - start))
+    return found, best
 
 
 def step_index(args) -> dict:
+    from usearch.index import Index
+
     from qmdb.embeddings import index as vi
 
     data = synth.vectors(args.size, seed=args.seed)
@@ -210,6 +217,9 @@ def step_index(args) -> dict:
     start = time.perf_counter()
     index = vi.build(parts, data.shape[1], n, PROJECTS / f"index-{n}.f32.npy")
     build_s = time.perf_counter() - start
+    graph_file = PROJECTS / f"index-{n}.usearch"     # searched as `ensure` serves it: the saved file, memory-mapped
+    index.graph.save(str(graph_file))
+    index = vi.VectorIndex(Index.restore(str(graph_file), view=True), index.keys, index.vectors)
     index.expansion_search = vi.expansion_search(n)
     found, qps = _one_at_a_time(lambda q: vi.search(index, q, 10)[0][0], queries)
     rec = _recall(found, truth)
@@ -220,8 +230,6 @@ def step_index(args) -> dict:
            "million": f"build ~{build_s * nlogn(n):,.0f} s; ~{qps * math.log(n) / math.log(MILLION) / (brute * n / MILLION):,.0f}× "
                       "brute force (brute linear in n, graph log n)"}
     if args.baseline:
-        from usearch.index import Index
-
         base = Index(ndim=data.shape[1], metric="cos", dtype="f32", connectivity=32, expansion_add=256)
         start = time.perf_counter()
         for s in range(0, n, chunk):

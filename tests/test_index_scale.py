@@ -3,6 +3,8 @@ neighbour graph in chunks (an interrupted run resumes and never writes a row twi
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -55,15 +57,18 @@ def test_search_returns_exact_distances_and_the_true_neighbours(tmp_path):
     con.close()
 
 
-def test_an_index_file_of_an_earlier_format_is_rebuilt(tmp_path):
+@pytest.mark.parametrize("earlier", [{"dtype": "f32"}, {"connectivity": 16}, {"connectivity": None}])
+def test_an_index_file_built_with_other_settings_is_rebuilt(tmp_path, earlier):
     con = _project(tmp_path / "p.duckdb", _vectors(300, 16))
     vector_index.ensure(con, "m", "image")
-    meta = vector_index.index_path(con, "m", "image").with_suffix(".json")
-    meta.write_text(meta.read_text().replace('"dtype": "i8"', '"dtype": "f32"'))
+    path = vector_index.index_path(con, "m", "image")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**meta, **earlier}))
     vector_index._CACHE.clear()
     assert vector_index.status(con, "m", "image") == "stale"
     vector_index.ensure(con, "m", "image")
     assert vector_index.status(con, "m", "image") == "fresh"
+    assert json.loads(path.with_suffix(".json").read_text())["connectivity"] == vector_index.CONNECTIVITY
     con.close()
 def test_an_interrupted_neighbour_run_resumes_at_the_first_unwritten_chunk(tmp_path, monkeypatch):
     vectors = _vectors(700, 32)
