@@ -9,10 +9,10 @@ XOR of their (id, vector) hashes, all computed by DuckDB.
 
 A search walks the int8 graph for `RERANK` × k candidates and re-ranks them with
 the exact float32 vectors, so distances are exact and recall is that of the
-candidates (bench/million.py --step index: recall@10 0.9997 on 100,000 clustered
-512-d vectors; on 20,000, side by side, it builds 12.3× faster than the float32
-graph of degree 32 it replaces, at the same recall 1.000 and 1.7× its queries/s). The build reads the table in chunks, so memory
-holds one chunk of Arrow rows at a time besides the index.
+candidates (bench/million.py --step index on 1,000,000 clustered 512-d vectors, 2 cores: built
+in 364 s, recall@10 0.9957, 202× DuckDB brute force; the graph of degree 16 and build width 64 it
+replaces reached 0.888 there). The build reads the table in chunks, so memory holds one chunk of
+Arrow rows at a time besides the index.
 
 `ensure(con, model, item_type)` returns an index that matches the table:
 
